@@ -1,0 +1,28 @@
+# fleetclock.timesync — the two commands the README documents, plus their parts.
+#   make audit [INVENTORY=path] [ARGS='-e ...']   audit a fleet (default: a local demo fleet)
+#   make test                                     set up everything and run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help audit demo-down test setup lint sanity unit integration build molecule
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+audit:
+	@bash scripts/audit.sh
+
+demo-down:
+	@bash scripts/demo-fleet.sh down
+
+test:
+	@bash scripts/test.sh
+
+setup:
+	@bash scripts/setup.sh
+
+lint sanity unit integration build:
+	@bash scripts/setup.sh venv collections && FC_STEPS=$@ bash scripts/test.sh
+
+molecule:
+	@bash scripts/setup.sh && FC_STEPS="molecule-default molecule-cloud molecule-audit" bash scripts/test.sh

@@ -1,0 +1,36 @@
+# shellcheck shell=bash
+# Shared helpers for the fleetclock set-up and test scripts. Source it; don't run it.
+set -euo pipefail
+FC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FC_CACHE="${FC_CACHE:-$FC_ROOT/.cache}"
+FC_VENV="${FC_VENV:-$FC_ROOT/.venv}"
+export FC_ROOT FC_CACHE FC_VENV
+mkdir -p "$FC_CACHE"
+
+log()  { printf '\033[1m[fleetclock]\033[0m %s\n' "$*" >&2; }
+die()  { printf '[fleetclock] ERROR: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# hash_of FILE... -> one sha256 over the files' contents (a recipe's cache key)
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# apt_install PKG... : install Debian packages as root, never starting their daemons
+# (chrony's postinst would otherwise start chronyd with Debian's public pool).
+apt_install() {
+  is_root || die "need root to install $*: run 'sudo apt-get install $*' and try again"
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  log "apt-get install ${missing[*]}"
+  local guard=/usr/sbin/policy-rc.d had_guard=0
+  [ -e "$guard" ] && had_guard=1
+  if [ "$had_guard" = 0 ]; then printf '#!/bin/sh\nexit 101\n' > "$guard"; chmod 755 "$guard"; fi
+  local rc=0
+  { [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ] \
+      || apt-get update -q; } >&2 || rc=$?
+  [ "$rc" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || rc=$?; }
+  [ "$had_guard" = 0 ] && rm -f "$guard"
+  return "$rc"
+}
+
+venv_bin() { printf '%s/bin/%s' "$FC_VENV" "$1"; }

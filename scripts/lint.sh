@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# yamllint + ansible-lint (production profile, offline).
+source "$(dirname "$0")/lib.sh"
+cd "$FC_ROOT"
+export ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg"
+log "yamllint"
+"$(venv_bin yamllint)" --strict .
+log "ansible-lint --profile production"
+PATH="$FC_VENV/bin:$PATH" "$(venv_bin ansible-lint)" --offline --profile production

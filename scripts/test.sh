@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The README's test command: set-up, lint, sanity, unit, integration, build+install, molecule.
+# Every step runs even when an earlier one failed; the summary lists each step's result and time,
+# and the exit status is non-zero when any step failed.
+# Select steps: FC_STEPS="unit molecule-default" make test
+source "$(dirname "$0")/lib.sh"
+cd "$FC_ROOT"
+export PATH="$FC_VENV/bin:$PATH" ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg" PY_COLORS=0 ANSIBLE_NOCOLOR=1
+all_steps="setup lint sanity unit integration build molecule-default molecule-cloud molecule-audit"
+steps="${FC_STEPS:-$all_steps}"
+mkdir -p "$FC_ROOT/tests/output"
+results=() failed=0 passed=0
+
+step_setup()       { bash scripts/setup.sh; }
+step_lint()        { bash scripts/lint.sh; }
+step_sanity()      { bash scripts/sanity.sh; }
+step_unit()        { pytest -q -p no:cacheprovider tests/unit; }
+step_integration() { pytest -q -p no:cacheprovider tests/integration; }
+step_build()       { bash scripts/test-build.sh; }
+molecule_scenario() { molecule test -s "$1"; }
+
+for s in $steps; do
+  log "=== step $s ==="
+  start=$(date +%s)
+  rc=0
+  case "$s" in
+    molecule-*) molecule_scenario "${s#molecule-}" || rc=$? ;;
+    *) "step_$s" || rc=$? ;;
+  esac
+  secs=$(( $(date +%s) - start ))
+  if [ "$rc" = 0 ]; then passed=$((passed + 1)); results+=("PASS  $s  ${secs}s"); else
+    failed=$((failed + 1)); results+=("FAIL  $s  ${secs}s (exit $rc)"); fi
+  # set-up is a prerequisite for everything else
+  if [ "$s" = setup ] && [ "$rc" != 0 ]; then log "set-up failed: stopping"; break; fi
+done
+printf '\n%s\n' "=== fleetclock test summary ==="
+printf '%s\n' "${results[@]}"
+echo "fleetclock: $passed passed, $failed failed"
+[ "$failed" = 0 ]
