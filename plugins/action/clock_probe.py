@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin fleetclock.timesync.clock_probe: one audit visit of a host.
+
+Runs on the controller and talks to the host over its own connection (ssh,
+docker, local...) with raw commands, so the target needs a POSIX shell but no
+Python.  Takes clock samples bracketed by controller timestamps, then one
+command for chrony's tracking and sources.  Host problems never fail the
+task: they become the result's ``status``/``error``.  See the doc stub in
+plugins/modules/clock_probe.py for options and return values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
+    chrony_probe_command,
+    chrony_result,
+    parse_chrony_probe,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
+    ClockParseError,
+    Sample,
+    estimate,
+    need_more_samples,
+    parse_remote_time,
+)
+
+DATE_COMMAND = "date +%s.%N"
+
+ARGUMENT_SPEC = {
+    "min_samples": {"type": "int", "default": 2},
+    "max_samples": {"type": "int", "default": 5},
+    "target_bound": {"type": "float", "default": 0.05},
+    "timeout": {"type": "float", "default": 20.0},
+    "collect_chrony": {"type": "bool", "default": True},
+}
+
+
+class ProbeTimeout(BaseException):
+    """The per-host deadline passed (BaseException so connection code cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds):
+    """Raise ProbeTimeout in the main thread once ``seconds`` have passed.
+
+    Cooperates with the task keyword ``timeout`` (which also uses SIGALRM):
+    if that alarm comes first it is left alone, otherwise it is re-armed with
+    its remaining time afterwards.  Outside the main thread there is no
+    deadline (signals are unavailable there).
+    """
+    def on_alarm(signum, frame):
+        raise ProbeTimeout()
+
+    old_delay = signal.getitimer(signal.ITIMER_REAL)[0]
+    if old_delay and old_delay <= seconds:
+        yield
+        return
+    try:
+        old_handler = signal.signal(signal.SIGALRM, on_alarm)
+    except ValueError:
+        yield
+        return
+    started = time.monotonic()
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_delay:
+            signal.setitimer(signal.ITIMER_REAL, max(old_delay - (time.monotonic() - started), 0.001))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _supports_check_mode = True
+
+    def _options(self):
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        problems = []
+        if args["min_samples"] < 1:
+            problems.append("min_samples must be at least 1 (got %d)" % args["min_samples"])
+        if args["max_samples"] < max(args["min_samples"], 1):
+            problems.append("max_samples (%d) must be at least min_samples (%d)" % (args["max_samples"], args["min_samples"]))
+        if not args["target_bound"] >= 0:
+            problems.append("target_bound must be >= 0 seconds (got %r)" % args["target_bound"])
+        if not 0 < args["timeout"] <= 3600:
+            problems.append("timeout must be between 0 and 3600 seconds (got %r)" % args["timeout"])
+        if problems:
+            raise AnsibleActionFail("fleetclock.timesync.clock_probe: " + "; ".join(problems))
+        return args
+
+    def _exec(self, cmd, sudoable):
+        return self._low_level_execute_command(cmd, sudoable=sudoable)
+
+    def _sample(self):
+        t0 = time.time()
+        res = self._exec(DATE_COMMAND, sudoable=False)
+        t1 = time.time()
+        if res.get("rc") != 0:
+            raise ClockParseError(
+                "'%s' failed with rc=%s: %s" % (DATE_COMMAND, res.get("rc"), (res.get("stderr") or res.get("stdout") or "").strip()[:200])
+            )
+        remote, resolution = parse_remote_time(res.get("stdout", ""))
+        return Sample(t0, t1, remote, resolution)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        opts = self._options()
+
+        samples = []
+        probe = {"status": "ok", "error": None, "clock": None, "chrony": None}
+        try:
+            with deadline(opts["timeout"]):
+                try:
+                    while need_more_samples(samples, opts["target_bound"], opts["max_samples"], opts["min_samples"]):
+                        samples.append(self._sample())
+                except ClockParseError as exc:
+                    probe.update(status="error", error="clock sample: %s" % exc)
+                if opts["collect_chrony"]:
+                    res = self._exec(chrony_probe_command(), sudoable=True)
+                    probe["chrony"] = parse_chrony_probe(res.get("stdout", ""), res.get("rc"), res.get("stderr", ""))
+        except ProbeTimeout:
+            probe.update(status="timeout", error="no answer within %ss (option timeout)" % opts["timeout"])
+        except AnsibleConnectionFailure as exc:
+            probe.update(status="unreachable", error="connection failed: %s" % exc)
+        except AnsibleError as exc:
+            probe.update(status="error", error="%s: %s" % (type(exc).__name__, exc))
+
+        if samples:
+            probe["clock"] = estimate(samples)
+        if probe["chrony"] is None:
+            if opts["collect_chrony"]:
+                probe["chrony"] = chrony_result("unknown", error="chrony not probed: %s" % (probe["error"] or "no answer"))
+            else:
+                probe["chrony"] = chrony_result("unknown", error="not collected (collect_chrony: false)")
+        result.update(probe)
+        result["changed"] = False
+        return result

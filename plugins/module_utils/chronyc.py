@@ -1,0 +1,273 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parse ``chronyc -n -c tracking`` / ``sources`` output and classify chrony's state.
+
+Pure functions only: no Ansible imports, Python 3.8+.  Field order and signs
+are chrony 4.x's (see chronyc(1)): tracking's system time is positive when the
+local clock is SLOW, so chrony's view of the local clock offset is
+``-system_time`` (positive = local clock ahead).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+
+REF_LOCAL = "7F7F0101"
+REF_NONE = "00000000"
+LAST_RX_NEVER = 4294967295
+
+STATES = ("missing", "not_running", "unsynchronised", "local", "synchronised", "error", "unknown")
+LEAP_STATUSES = ("Normal", "Insert second", "Delete second", "Not synchronised")
+MODE_NAMES = {"^": "server", "=": "peer", "#": "refclock"}
+STATE_NAMES = {
+    "*": "selected",
+    "+": "combined",
+    "-": "not_combined",
+    "?": "unusable",
+    "x": "falseticker",
+    "~": "too_variable",
+}
+
+TRACKING_FIELDS = (
+    "ref_id", "ref_name", "stratum", "ref_time", "system_time", "last_offset", "rms_offset",
+    "frequency_ppm", "residual_freq_ppm", "skew_ppm", "root_delay", "root_dispersion",
+    "update_interval", "leap_status",
+)
+SOURCES_FIELDS = (
+    "mode", "state", "name", "stratum", "poll", "reach", "last_rx",
+    "adjusted_offset", "measured_offset", "error",
+)
+
+# chronyc tries the unix socket, then UDP 127.0.0.1:323 and [::1]:323.  With
+# nothing listening it fails at once ("506 Cannot talk to daemon"); when
+# packets are dropped it waits timeout * (2^(retries+1) - 1) per address.
+# 300 ms with 2 retries bounds that to 2.1 s per address; `timeout` (where
+# the host has a working one) bounds the whole call.
+CHRONYC_ARGS = ["-n", "-c", "-m", "timeout 300", "retries 2"]
+CHRONYC = " ".join(shlex.quote(arg) for arg in ["chronyc"] + CHRONYC_ARGS)
+CHRONYC_OUTER_TIMEOUT = 8
+NOT_RUNNING_MARKER = "Cannot talk to daemon"   # "506 Cannot talk to daemon"
+MARK = "@@fleetclock-chrony@@"
+
+_HEX8_RE = re.compile(r"[0-9A-Fa-f]{8}")
+_NUM_RE = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+_INT_RE = re.compile(r"[-+]?\d+")
+_OCTAL_RE = re.compile(r"[0-7]{1,3}")
+_SECTION_RE = re.compile(r"^" + re.escape(MARK) + r" (\w+)(?: (-?\d+))?$")
+
+
+class ChronycParseError(ValueError):
+    """chronyc output does not have the expected CSV shape."""
+
+
+def _quote(text, limit=80):
+    text = repr(text)
+    return text if len(text) <= limit else text[:limit] + "...'"
+
+
+def _float(value, field):
+    if not _NUM_RE.fullmatch(value):
+        raise ChronycParseError("%s is not a number: %s" % (field, _quote(value)))
+    number = float(value)
+    if not math.isfinite(number):
+        raise ChronycParseError("%s is not a finite number: %s" % (field, _quote(value)))
+    return number
+
+
+def _int(value, field):
+    if not _INT_RE.fullmatch(value):
+        raise ChronycParseError("%s is not an integer: %s" % (field, _quote(value)))
+    return int(value)
+
+
+def _lines(text, what):
+    if not isinstance(text, str):
+        raise ChronycParseError("%s output must be text, got %s" % (what, type(text).__name__))
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _split(line, count, what):
+    fields = line.split(",")
+    if len(fields) != count:
+        raise ChronycParseError(
+            "%s line has %d comma-separated fields, expected %d (is this 'chronyc -c' output?): %s"
+            % (what, len(fields), count, _quote(line))
+        )
+    return fields
+
+
+def parse_tracking(text):
+    """Parse ``chronyc -c tracking`` (one CSV line) into a dict keyed by TRACKING_FIELDS."""
+    lines = _lines(text, "tracking")
+    if len(lines) != 1:
+        raise ChronycParseError(
+            "tracking output should be one CSV line, got %d lines: %s" % (len(lines), _quote(text))
+        )
+    fields = _split(lines[0], len(TRACKING_FIELDS), "tracking")
+    ref_id = fields[0]
+    if not _HEX8_RE.fullmatch(ref_id):
+        raise ChronycParseError("tracking ref_id is not 8 hex digits: %s" % _quote(ref_id))
+    leap = fields[13]
+    if leap not in LEAP_STATUSES:
+        raise ChronycParseError("tracking leap_status unknown: %s" % _quote(leap))
+    result = {"ref_id": ref_id.upper(), "ref_name": fields[1] or None, "stratum": _int(fields[2], "stratum")}
+    for name, value in zip(TRACKING_FIELDS[3:13], fields[3:13]):
+        result[name] = _float(value, name)
+    result["leap_status"] = leap
+    return result
+
+
+def parse_sources(text):
+    """Parse ``chronyc -c sources`` (zero or more CSV lines) into a list of dicts."""
+    sources = []
+    for line in _lines(text, "sources"):
+        fields = _split(line, len(SOURCES_FIELDS), "sources")
+        mode, state, name = fields[0], fields[1], fields[2]
+        if mode not in MODE_NAMES:
+            raise ChronycParseError("sources mode is not one of ^ = #: %s" % _quote(line))
+        if state not in STATE_NAMES:
+            raise ChronycParseError("sources state is not one of * + - ? x ~: %s" % _quote(line))
+        if not name:
+            raise ChronycParseError("sources line has an empty name: %s" % _quote(line))
+        if not _OCTAL_RE.fullmatch(fields[5]):
+            raise ChronycParseError("sources reach is not an octal number: %s" % _quote(line))
+        last_rx = _int(fields[6], "last_rx")
+        source = {
+            "mode": mode,
+            "mode_name": MODE_NAMES[mode],
+            "state": state,
+            "state_name": STATE_NAMES[state],
+            "name": name,
+            "stratum": _int(fields[3], "stratum"),
+            "poll": _int(fields[4], "poll"),
+            "reach": int(fields[5], 8),
+            "last_rx": None if last_rx == LAST_RX_NEVER else last_rx,
+        }
+        for key, value in zip(SOURCES_FIELDS[7:], fields[7:]):
+            source[key] = _float(value, key)
+        sources.append(source)
+    return sources
+
+
+def classify(tracking):
+    """State from parsed tracking: "unsynchronised", "local" or "synchronised"."""
+    if tracking["ref_id"] == REF_NONE or tracking["leap_status"] == "Not synchronised":
+        return "unsynchronised"
+    if tracking["ref_id"] == REF_LOCAL:
+        return "local"
+    return "synchronised"
+
+
+def chrony_offset(tracking):
+    """chrony's estimate of local clock minus true time (positive = local ahead)."""
+    return 0.0 - tracking["system_time"]
+
+
+def chrony_error_bound(tracking):
+    """chrony's bound on the local clock error: |system_time| + root_dispersion + root_delay / 2."""
+    return abs(tracking["system_time"]) + tracking["root_dispersion"] + 0.5 * tracking["root_delay"]
+
+
+def is_not_running(text):
+    """Whether chronyc's output says that no chronyd answered."""
+    return NOT_RUNNING_MARKER in text
+
+
+def chrony_result(state, tracking=None, sources=None, error=None):
+    """Build the contract's ``chrony`` dict (offset and bound only when chrony has a reference)."""
+    usable = tracking is not None and state in ("synchronised", "local")
+    return {
+        "state": state,
+        "tracking": tracking,
+        "sources": sources or [],
+        "offset": chrony_offset(tracking) if usable else None,
+        "error_bound": chrony_error_bound(tracking) if usable else None,
+        "error": error,
+    }
+
+
+def chrony_probe_command(outer_timeout=CHRONYC_OUTER_TIMEOUT):
+    """One POSIX sh command printing tracking and sources between MARK lines.
+
+    Output: ``MARK missing`` when chronyc is not installed; otherwise
+    ``MARK tracking``, the output, ``MARK rc N``, and the same for sources
+    (skipped when tracking failed, so a dead daemon costs one bounded call).
+    The command itself always exits 0.
+    """
+    chronyc = "$T %s" % CHRONYC
+    return " ".join((
+        'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin";',
+        "if ! command -v chronyc >/dev/null 2>&1; then echo '%s missing'; exit 0; fi;" % MARK,
+        "T=; if timeout 1 true >/dev/null 2>&1; then T='timeout %d'; fi;" % int(outer_timeout),
+        "echo '%s tracking'; %s tracking 2>&1; r=$?; echo \"%s rc $r\";" % (MARK, chronyc, MARK),
+        'if [ "$r" -ne 0 ]; then exit 0; fi;',
+        "echo '%s sources'; %s sources 2>&1; echo \"%s rc $?\";" % (MARK, chronyc, MARK),
+        "exit 0",
+    ))
+
+
+def _sections(stdout):
+    sections = {}
+    current = None
+    for line in stdout.splitlines():
+        match = _SECTION_RE.match(line.strip())
+        if match:
+            name, rc = match.group(1), match.group(2)
+            if name == "rc":
+                if current is None:
+                    raise ChronycParseError("probe output has an rc line outside a section")
+                sections[current]["rc"] = int(rc) if rc is not None else None
+                current = None
+            else:
+                current = name
+                sections[name] = {"text": "", "rc": None}
+        elif current is not None:
+            sections[current]["text"] += line + "\n"
+    return sections
+
+
+def parse_chrony_probe(stdout, rc, stderr=""):
+    """Turn the output of chrony_probe_command() (and the shell's rc) into the ``chrony`` dict.
+
+    ``stderr`` is only quoted in the error when the markers are missing.
+
+    Never raises for bad input: garbled output becomes state "error" with a reason.
+    """
+    if not isinstance(stdout, str):
+        return chrony_result("error", error="chrony probe output is not text")
+    try:
+        sections = _sections(stdout)
+    except ChronycParseError as exc:
+        return chrony_result("error", error=str(exc))
+    if "missing" in sections:
+        return chrony_result("missing", error="chronyc is not installed (not found in PATH, /usr/sbin, /sbin)")
+    if "tracking" not in sections:
+        return chrony_result(
+            "error",
+            error="chrony probe command failed (rc=%s) without its markers: %s"
+            % (rc, _quote((stdout + (stderr if isinstance(stderr, str) else "")).strip(), 200)),
+        )
+    tracking_out = sections["tracking"]
+    text, trc = tracking_out["text"], tracking_out["rc"]
+    if is_not_running(text) or trc in (124, 137, 143):
+        reason = text.strip() or "chronyc got no answer within %ss" % CHRONYC_OUTER_TIMEOUT
+        return chrony_result("not_running", error="chronyd is not answering: %s" % _quote(reason, 200))
+    if trc != 0:
+        return chrony_result("error", error="chronyc tracking failed (rc=%s): %s" % (trc, _quote(text, 200)))
+    try:
+        tracking = parse_tracking(text)
+    except ChronycParseError as exc:
+        return chrony_result("error", error=str(exc))
+    state = classify(tracking)
+    sources_out = sections.get("sources")
+    if sources_out is None or sources_out["rc"] != 0:
+        detail = sources_out["text"] if sources_out else "no sources section"
+        return chrony_result(state, tracking, error="chronyc sources failed: %s" % _quote(detail, 200))
+    try:
+        sources = parse_sources(sources_out["text"])
+    except ChronycParseError as exc:
+        return chrony_result(state, tracking, error=str(exc))
+    return chrony_result(state, tracking, sources)

@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: clock_probe
+short_description: Measure a host's clock offset against the controller, with an honest error bound
+version_added: 1.0.0
+description:
+  - One audit visit of a host. Runs on the controller and talks to the host over its own connection
+    (ssh, docker, local, ...) with raw commands, so the target needs a POSIX shell and C(date), but no Python.
+  - Each clock sample reads the controller clock (t0), runs C(date +%s.%N) on the host, and reads the
+    controller clock again (t1). The host clock was read somewhere in [t0, t1], so
+    C(offset = remote - (t0 + t1\) / 2) is wrong by at most C(bound = (t1 - t0\) / 2 + resolution / 2).
+    The sample with the smallest bound (shortest round trip) is kept.
+  - Takes O(min_samples) samples, then more only while the bound exceeds O(target_bound), up to O(max_samples).
+  - Then runs one command for C(chronyc -n -c tracking) and C(chronyc -n -c sources), bounded in time even when
+    chronyd does not answer.
+  - Host problems never fail the task. They are reported in RV(status) and RV(error) (and RV(chrony.state)),
+    so one dead host does not hide the rest of the fleet from the report. Only bad option values fail the task.
+  - Read-only; runs in check mode too.
+author:
+  - fleetclock maintainers (@fleetclock)
+options:
+  min_samples:
+    description:
+      - Clock samples always taken. The first one often includes connection set-up (an SSH handshake),
+        so the default takes a second, cheaper one.
+    type: int
+    default: 2
+  max_samples:
+    description:
+      - Upper limit of clock samples. Must be at least O(min_samples).
+    type: int
+    default: 5
+  target_bound:
+    description:
+      - Stop sampling once the best sample's error bound is at most this many seconds.
+      - A host whose C(date) has no C(%N) (busybox) has a reading error of 0.5 s, so no number of samples reaches
+        a smaller target; sampling then stops after O(min_samples).
+    type: float
+    default: 0.05
+  timeout:
+    description:
+      - Seconds the whole visit of one host may take (between 0 and 3600). When it passes, the visit is abandoned and
+        RV(status) is C(timeout); samples already taken are still reported in RV(clock).
+      - If the task keyword C(timeout) is shorter, that one applies and fails the task as usual.
+    type: float
+    default: 20
+  collect_chrony:
+    description:
+      - Also collect chrony's tracking and sources. When V(false), RV(chrony.state) is C(unknown).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Read-only; it runs in check mode as well.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Sign convention everywhere is C(offset = host clock - controller clock); positive means the host is ahead (fast).
+  - The error bound assumes nothing about network symmetry; it is loose by design, never wrong.
+  - Command output is parsed leniently about login banners (only the last line of C(date) output counts).
+  - chronyd started with C(-x) (common in containers) steps only its own notion of time, so RV(chrony.offset) may read
+    about 0 while the real clock is far off; RV(clock.offset) measures the real clock.
+seealso:
+  - module: fleetclock.timesync.chrony_status
+"""
+
+EXAMPLES = r"""
+- name: Measure every host's clock against the controller
+  fleetclock.timesync.clock_probe:
+  register: probe
+
+- name: Tighter bound, more samples, short per-host deadline, no chrony data
+  fleetclock.timesync.clock_probe:
+    target_bound: 0.01
+    max_samples: 8
+    timeout: 10
+    collect_chrony: false
+  register: probe
+
+- name: Show the measured offset
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }}: {{ probe.clock.offset | round(3) }} s +/- {{ probe.clock.bound | round(3) }} s"
+  when: probe.clock is not none
+"""
+
+RETURN = r"""
+status:
+  description:
+    - Whether the visit worked. V(ok); V(unreachable) (the connection failed); V(timeout) (no answer within O(timeout));
+      V(error) (the host answered with something that is not a time, or Ansible could not run the command).
+  returned: always
+  type: str
+  sample: ok
+error:
+  description: Human readable reason when RV(status) is not V(ok), else null.
+  returned: always
+  type: str
+  sample: "clock sample: output of 'date +%s.%N' is not an epoch time like 1700000000.123456789: 'sh: date: not found'"
+clock:
+  description: The clock measurement of the best sample, or null when no sample could be taken.
+  returned: always
+  type: dict
+  contains:
+    offset:
+      description: Host clock minus controller clock in seconds (positive = host ahead).
+      type: float
+      returned: success
+      sample: 120.0021
+    bound:
+      description: Honest bound on the error of RV(clock.offset) in seconds, (t1 - t0) / 2 + resolution / 2 + 1e-6.
+      type: float
+      returned: success
+      sample: 0.0123
+    rtt:
+      description: Round trip t1 - t0 of the best sample in seconds.
+      type: float
+      returned: success
+      sample: 0.0246
+    samples:
+      description: Number of samples taken.
+      type: int
+      returned: success
+      sample: 2
+    resolution:
+      description: Resolution of the host's C(date) in seconds; 1e-9 with C(%N), 1.0 without (busybox).
+      type: float
+      returned: success
+      sample: 1.0e-09
+    remote_time:
+      description: The host reading (epoch seconds), centred in its resolution interval.
+      type: float
+      returned: success
+      sample: 1700000120.012
+    controller_time:
+      description: (t0 + t1) / 2 of the best sample, controller clock (epoch seconds).
+      type: float
+      returned: success
+      sample: 1700000000.01
+chrony:
+  description: chrony's own view, from C(chronyc -n -c tracking) and C(chronyc -n -c sources).
+  returned: always
+  type: dict
+  contains:
+    state:
+      description:
+        - V(missing) (no chronyc), V(not_running) (no chronyd answered), V(unsynchronised) (no reference or leap status
+          Not synchronised), V(local) (reference 7F7F0101, C(local) directive), V(synchronised), V(error) (output not
+          understood), V(unknown) (not collected, or the visit failed first).
+      type: str
+      returned: always
+      sample: synchronised
+    tracking:
+      description:
+        - Parsed tracking, or null. Keys ref_id, ref_name, stratum, ref_time, system_time (positive = clock slow),
+          last_offset, rms_offset, frequency_ppm, residual_freq_ppm, skew_ppm, root_delay, root_dispersion,
+          update_interval, leap_status.
+      type: dict
+      returned: always
+      sample: {ref_id: 7F000001, ref_name: 127.0.0.1, stratum: 9, ref_time: 1795944157.066, system_time: -5.29e-07,
+               last_offset: 1.81e-07, rms_offset: 4.21e-07, frequency_ppm: -0.001, residual_freq_ppm: 0.0,
+               skew_ppm: 0.025, root_delay: 2.236e-06, root_dispersion: 2.196e-06, update_interval: 4.1,
+               leap_status: Normal}
+    sources:
+      description:
+        - Parsed sources. Keys mode, mode_name, state, state_name, name, stratum, poll, reach (int), last_rx
+          (null = never), adjusted_offset, measured_offset, error.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{mode: "^", mode_name: server, state: "*", state_name: selected, name: 127.0.0.1, stratum: 8, poll: 0,
+                reach: 255, last_rx: 1, adjusted_offset: 1.613e-06, measured_offset: 1.794e-06, error: 7.01e-06}]
+    offset:
+      description: chrony's estimate of local clock minus true time (= -system_time); null unless synchronised or local.
+      type: float
+      returned: always
+      sample: 5.29e-07
+    error_bound:
+      description: "|system_time| + root_dispersion + root_delay / 2; null unless synchronised or local."
+      type: float
+      returned: always
+      sample: 3.843e-06
+    error:
+      description: Why chrony data is missing or incomplete, else null.
+      type: str
+      returned: always
+      sample: "chronyd is not answering: '506 Cannot talk to daemon'"
+"""
