@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin fleetclock.timesync.clock_report: aggregate the audit once, on the controller.
+
+Reads each audited host's registered clock_probe result from hostvars, builds
+the report (module_utils/fleet.py), renders and writes it atomically
+(module_utils/report.py) and turns the status into the task result: CRITICAL
+and UNKNOWN fail the task, WARNING passes.  Options and return values are
+documented in plugins/modules/clock_report.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
+    DEFAULTS,
+    FORMATS,
+    OptionError,
+    aggregate,
+    normalize_result,
+    validate_options,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
+    FILE_NAMES,
+    RENDERERS,
+    render_json,
+    write_atomic,
+)
+
+ARGUMENT_SPEC = {
+    "hosts": {"type": "list", "elements": "str"},
+    "results_var": {"type": "str", "default": "fleetclock_probe"},
+    "controller": {"type": "raw"},
+    "output_dir": {"type": "path", "default": "reports"},
+    "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": list(FORMATS)},
+    "prometheus_path": {"type": "path"},
+    "warn_offset": {"type": "float", "default": DEFAULTS["warn_offset"]},
+    "crit_offset": {"type": "float", "default": DEFAULTS["crit_offset"]},
+    "warn_skew": {"type": "float"},
+    "crit_skew": {"type": "float"},
+    "jwt_leeway": {"type": "float", "default": DEFAULTS["jwt_leeway"]},
+    "jwt_margin": {"type": "float", "default": DEFAULTS["jwt_margin"]},
+    "jwt_max_pairs": {"type": "int", "default": DEFAULTS["jwt_max_pairs"]},
+    "fail_on_skew": {"type": "bool", "default": True},
+    "fail_on_unsynchronised": {"type": "bool", "default": True},
+    "fail_on_unreachable": {"type": "bool", "default": True},
+    "check_only": {"type": "bool", "default": False},
+}
+MAX_REASONS_IN_MSG = 10
+
+
+def _summary(label, reasons):
+    shown = reasons[:MAX_REASONS_IN_MSG]
+    more = len(reasons) - len(shown)
+    return "%s: %s%s" % (label, "; ".join(shown) or "all checks passed",
+                         " (and %d more, see the report)" % more if more > 0 else "")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _supports_check_mode = True
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            opts = validate_options(args)
+        except OptionError as exc:
+            raise AnsibleActionFail("fleetclock.timesync.clock_report: %s" % exc)
+        result["changed"] = False
+        if args["check_only"]:
+            where = opts["output_dir"] if any(f != "prometheus" or not opts["prometheus_path"] for f in opts["formats"]) else None
+            result["msg"] = "clock_report options are valid; reports go to %s%s" % (
+                where or "(no file in output_dir)",
+                ", Prometheus metrics to %s" % opts["prometheus_path"] if opts["prometheus_path"] else "")
+            result["files"] = []
+            return result
+
+        hosts = args["hosts"]
+        if hosts is None:
+            hosts = list(task_vars.get("ansible_play_hosts_all") or [])
+        hostvars = task_vars.get("hostvars") or {}
+        results = {}
+        for host in hosts:
+            registered = hostvars[host].get(args["results_var"]) if host in hostvars else None
+            results[host] = normalize_result(registered)
+        controller = normalize_result(args["controller"]) if args["controller"] is not None else None
+
+        report = aggregate(results, controller=controller, options=opts)
+        files = []
+        try:
+            for fmt in opts["formats"]:
+                path = opts["prometheus_path"] if fmt == "prometheus" and opts["prometheus_path"] else \
+                    os.path.join(opts["output_dir"], FILE_NAMES[fmt])
+                files.append(write_atomic(path, RENDERERS[fmt](report)))
+        except OSError as exc:
+            raise AnsibleActionFail("fleetclock.timesync.clock_report: cannot write the report (%s); "
+                                    "check output_dir / prometheus_path" % exc)
+
+        evaluation = report["evaluation"]
+        table = RENDERERS["table"](report)
+        result.update(
+            table=table,
+            report=json.loads(render_json(report)),
+            files=files,
+            status=evaluation["status"],
+            status_label=evaluation["label"],
+            reasons=evaluation["reasons"],
+        )
+        summary = _summary(evaluation["label"], evaluation["reasons"])
+        result["msg"] = summary + "\n\n" + table
+        if evaluation["status"] >= 2:
+            result["failed"] = True
+        return result

@@ -1,0 +1,121 @@
+"""End-to-end: run `ansible-playbook fleetclock.timesync.audit` against local hosts and check every output.
+
+Inventory: two aliases of this machine over the local connection and one host whose
+ssh address is a closed port on 127.0.0.1 (unreachable, never contacted beyond loopback).
+chronyd is installed but not running here, so the local hosts are "not_running".
+
+Run: /tmp/probe-venv/bin/pytest tests/integration/test_audit_local.py   (from the repo root)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def closed_port():
+    """A loopback TCP port with nothing listening (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inv") / "hosts.yml"
+    path.write_text("""
+all:
+  hosts:
+    local-a:
+      ansible_connection: local
+    local-b:
+      ansible_connection: local
+    dead-ssh:
+      ansible_connection: ssh
+      ansible_host: 127.0.0.1
+      ansible_port: %d
+      ansible_user: nobody
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+""" % closed_port())
+    return str(path)
+
+
+def audit(inventory, out_dir, *extra):
+    cmd = [PLAYBOOK_BIN, "fleetclock.timesync.audit", "-i", inventory,
+           "-e", "fleetclock_audit_output_dir=%s" % out_dir] + list(extra)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"), timeout=300)
+
+
+def check_outputs(out_dir):
+    """Every output parses; returns the JSON report."""
+    names = sorted(os.listdir(out_dir))
+    assert names == ["clock-audit.html", "clock-audit.json", "clock-audit.junit.xml", "clock-audit.prom",
+                     "clock-audit.txt"], names
+    with open(SCHEMA) as handle:
+        schema = json.load(handle)
+    with open(os.path.join(out_dir, "clock-audit.json")) as handle:
+        report = json.load(handle)
+    jsonschema.Draft202012Validator(schema).validate(report)
+    with open(os.path.join(out_dir, "clock-audit.prom")) as handle:
+        proc = subprocess.run([PROMTOOL, "check", "metrics"], stdin=handle, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    suite = ET.parse(os.path.join(out_dir, "clock-audit.junit.xml")).getroot().find("testsuite")
+    assert len(suite.findall("testcase")) == len(report["hosts"]) + 1
+    with open(os.path.join(out_dir, "clock-audit.html")) as handle:
+        assert "<svg" in handle.read()
+    return report
+
+
+def test_unreachable_host_is_listed_and_fails_the_run(inventory, tmp_path):
+    proc = audit(inventory, str(tmp_path))
+    assert proc.returncode != 0, proc.stdout
+    report = check_outputs(str(tmp_path))
+    assert [h["host"] for h in report["hosts"]] == ["dead-ssh", "local-a", "local-b"]
+    assert report["fleet"]["unreachable"] == ["dead-ssh"]
+    assert report["fleet"]["hosts_measured"] == 2
+    assert report["controller"]["probed"] is True
+    local = [h for h in report["hosts"] if h["host"].startswith("local-")]
+    assert all(h["measured"] and abs(h["offset"]) < 1.0 and h["bound"] < 1.0 for h in local)
+    assert report["evaluation"]["status"] == 2
+    assert "dead-ssh" in proc.stdout
+
+
+def test_warnings_only_exit_zero(inventory, tmp_path):
+    # chronyd is not running on this machine: that is CRITICAL unless fail_on_unsynchronised is off
+    proc = audit(inventory, str(tmp_path), "-e", "fleetclock_audit_fail_on_unreachable=false",
+                 "-e", "fleetclock_audit_fail_on_unsynchronised=false")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = check_outputs(str(tmp_path))
+    assert report["evaluation"]["label"] == "WARNING"
+    assert report["fleet"]["unreachable"] == ["dead-ssh"]
+    assert "Clock audit" in proc.stdout  # the table is printed
+
+
+def test_limit_audits_only_the_limited_hosts(inventory, tmp_path):
+    proc = audit(inventory, str(tmp_path), "--limit", "local-b", "-e", "fleetclock_audit_fail_on_unsynchronised=false")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = check_outputs(str(tmp_path))
+    assert [h["host"] for h in report["hosts"]] == ["local-b"]
+
+
+def test_bad_options_fail_before_any_host_is_contacted(inventory, tmp_path):
+    proc = audit(inventory, str(tmp_path / "out"), "-e", "fleetclock_audit_warn_offset=9")
+    assert proc.returncode != 0
+    assert "warn_offset (9.0 s) must not be larger than crit_offset (5.0 s)" in proc.stdout
+    assert "Visit every host once" not in proc.stdout
+    assert not (tmp_path / "out").exists()
