@@ -17,6 +17,7 @@ for spec in $want; do
   have="$(docker image inspect -f '{{ index .Config.Labels "fleetclock.recipe" }}' "$tag" 2>/dev/null || true)"
   if [ "$have" = "$key" ]; then log "image $tag up to date"; continue; fi
   log "building $tag from Debian $suite (mmdebstrap, ~40 s)"
+  # shellcheck disable=SC2016 # "$1" is expanded by mmdebstrap's hook shell, not here
   if ! mmdebstrap --quiet --variant=minbase --include="$include" \
       --skip=cleanup/apt/lists --skip=cleanup/apt/cache \
       "${hooks[@]}" \

@@ -28,7 +28,7 @@ apt_install() {
   local rc=0
   { [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ] \
       || apt-get update -q; } >&2 || rc=$?
-  [ "$rc" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || rc=$?; }
+  [ "$rc" = 0 ] && { DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || rc=$?; }
   [ "$had_guard" = 0 ] && rm -f "$guard"
   return "$rc"
 }

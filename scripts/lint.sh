@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # yamllint + ansible-lint (production profile, offline).
 source "$(dirname "$0")/lib.sh"
-cd "$FC_ROOT"
+cd "$FC_ROOT" || exit
 export ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg"
 log "yamllint"
 "$(venv_bin yamllint)" --strict .

@@ -28,7 +28,7 @@ mkdir -p "$dest"
 # tracked + untracked-but-not-ignored files, minus the in-checkout collection path
 (cd "$FC_ROOT" && git ls-files -co --exclude-standard | grep -v '^collections/' \
   | while read -r f; do [ -e "$f" ] && printf '%s\0' "$f"; done | xargs -0 cp --parents -t "$dest")
-cd "$dest"
+cd "$dest" || exit
 git init -q && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm sanity
 log "ansible-test sanity (python ${FC_SANITY_PYTHON:-3.11})"
 PATH="$FC_VENV/bin:$PATH" ansible-test sanity --python "${FC_SANITY_PYTHON:-3.11}" --color no "$@"

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 ANSIBLE_WHEEL_VERSION=12.3.0
 ANSIBLE_WHEEL_SHA256=cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
-WANT="community/docker ansible/posix community/library_inventory_filtering_v1"
+WANT=(community/docker ansible/posix community/library_inventory_filtering_v1)
 dest="$FC_ROOT/collections/ansible_collections"
 stamp="$dest/.fleetclock-vendored-$ANSIBLE_WHEEL_VERSION"
 if [ -e "$stamp" ]; then log "collections up to date (ansible wheel $ANSIBLE_WHEEL_VERSION)"; exit 0; fi
@@ -17,7 +17,7 @@ if [ ! -e "$wheel" ]; then
     -d "$FC_CACHE/wheels" "ansible==$ANSIBLE_WHEEL_VERSION"
 fi
 echo "$ANSIBLE_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - || die "checksum mismatch for $wheel"
-python3 - "$wheel" "$dest" $WANT <<'PY'
+python3 - "$wheel" "$dest" "${WANT[@]}" <<'PY'
 import json, os, shutil, sys, zipfile
 wheel, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
 with zipfile.ZipFile(wheel) as z:

@@ -4,7 +4,7 @@
 # and the exit status is non-zero when any step failed.
 # Select steps: FC_STEPS="unit molecule-default" make test
 source "$(dirname "$0")/lib.sh"
-cd "$FC_ROOT"
+cd "$FC_ROOT" || exit
 export PATH="$FC_VENV/bin:$PATH" ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg" PY_COLORS=0 ANSIBLE_NOCOLOR=1
 all_steps="setup lint sanity unit integration build molecule-default molecule-cloud molecule-audit"
 steps="${FC_STEPS:-$all_steps}"

@@ -51,6 +51,7 @@ ARGUMENT_SPEC = {
     "fail_on_unsynchronised": {"type": "bool", "default": True},
     "fail_on_unreachable": {"type": "bool", "default": True},
     "check_only": {"type": "bool", "default": False},
+    "fail_task": {"type": "bool", "default": True},
 }
 MAX_REASONS_IN_MSG = 10
 
@@ -119,6 +120,7 @@ class ActionModule(ActionBase):
         )
         summary = _summary(evaluation["label"], evaluation["reasons"])
         result["msg"] = summary + "\n\n" + table
-        if evaluation["status"] >= 2:
+        result["summary"] = summary
+        if evaluation["status"] >= 2 and args["fail_task"]:
             result["failed"] = True
         return result

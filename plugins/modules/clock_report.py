@@ -121,6 +121,13 @@ options:
         write nothing. For a first task that fails before any host is contacted.
     type: bool
     default: false
+  fail_task:
+    description:
+      - Fail the task when the status is CRITICAL (2) or UNKNOWN (3).
+      - Set it to false to show the table first and fail in a later task on RV(status), as
+        C(fleetclock.timesync.audit) does, so the failure message is the summary, not the whole result.
+    type: bool
+    default: true
 notes:
   - Sign convention - offset = host clock minus controller clock; positive means the host is ahead.
   - Reports contain host names and measured values only, never other inventory variables.
@@ -214,4 +221,9 @@ reasons:
   returned: unless check_only
   type: list
   elements: str
+summary:
+  description: One line - the status label and the first reasons.
+  returned: unless check_only
+  type: str
+  sample: "CRITICAL: demo-web1: offset +120.044 s (+/- 63.4 ms) from the controller exceeds crit_offset 5 s"
 """
