@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for the fleetclock.timesync.chrony role (docs: one YAML file per filter beside this file)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_config import (
+    detect_cloud,
+    effective_leapsectz,
+    render_refclock_line,
+    render_source_line,
+    resolve_sources,
+    validate_refclock,
+    validate_refclocks,
+    validate_resolved,
+    validate_settings,
+    validate_source,
+    validate_sources,
+)
+
+
+def _checked(errors):
+    if errors:
+        raise AnsibleFilterError("; ".join(errors))
+
+
+def chrony_source_line(source):
+    """Render one source dict as a chrony.conf line (fails on invalid input)."""
+    _checked(validate_source(source, 0, "source"))
+    return render_source_line(source)
+
+
+def chrony_refclock_line(refclock):
+    """Render one refclock dict as a chrony.conf line (fails on invalid input)."""
+    _checked(validate_refclock(refclock, 0, "refclock"))
+    return render_refclock_line(refclock)
+
+
+def chrony_validate_sources(sources, var="chrony_sources"):
+    """Return a list of error strings for a list of source dicts (empty: valid)."""
+    return validate_sources(sources, to_native(var))
+
+
+def chrony_validate_refclocks(refclocks, var="chrony_refclocks"):
+    """Return a list of error strings for a list of refclock dicts (empty: valid)."""
+    return validate_refclocks(refclocks, to_native(var))
+
+
+def chrony_validate_config(settings, resolved=None):
+    """Return a list of error strings for the role's settings and, if given, the resolved sources."""
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("chrony_validate_config expects a dict of chrony_* settings, got %r" % (settings,))
+    errors = validate_settings(settings)
+    if resolved is not None and not errors:
+        errors.extend(validate_resolved(resolved, settings))
+    return errors
+
+
+def chrony_detect_cloud(facts):
+    """Return aws, gcp, azure, oci, alibaba or none from a dict of DMI facts."""
+    if not isinstance(facts, dict):
+        raise AnsibleFilterError("chrony_detect_cloud expects a dict of DMI facts, got %r" % (facts,))
+    return detect_cloud(facts)
+
+
+def chrony_resolve_sources(cloud, profiles, user_sources=None, user_refclocks=None, mode="append",
+                           default_sources=None, present_devices=None, aws_ipv6=False, cloud_phc="auto",
+                           local_enabled=False):
+    """Combine the cloud profile, the user's sources and the distribution default."""
+    if not isinstance(profiles, dict):
+        raise AnsibleFilterError("chrony_resolve_sources expects a dict of cloud profiles, got %r" % (profiles,))
+    return resolve_sources(cloud, profiles, user_sources=user_sources, user_refclocks=user_refclocks, mode=mode,
+                           default_sources=default_sources, present_devices=present_devices,
+                           aws_ipv6=aws_ipv6, cloud_phc=cloud_phc, local_enabled=local_enabled)
+
+
+def chrony_leapsectz(setting, leap_smearing=False, default="right/UTC"):
+    """Return the leapsectz to write ('' for none)."""
+    return effective_leapsectz(setting, leap_smearing, default)
+
+
+class FilterModule:
+    """fleetclock.timesync chrony filters."""
+
+    def filters(self):
+        return {
+            "chrony_source_line": chrony_source_line,
+            "chrony_refclock_line": chrony_refclock_line,
+            "chrony_validate_sources": chrony_validate_sources,
+            "chrony_validate_refclocks": chrony_validate_refclocks,
+            "chrony_validate_config": chrony_validate_config,
+            "chrony_detect_cloud": chrony_detect_cloud,
+            "chrony_resolve_sources": chrony_resolve_sources,
+            "chrony_leapsectz": chrony_leapsectz,
+        }

@@ -1,0 +1,353 @@
+"""Render chrony.conf through the role's `render` entry point with fake facts, on localhost.
+
+Runs the real ansible-playbook (cwd = the checkout, so its ansible.cfg resolves the collection),
+asserts the exact lines, and parses every rendered file with the host's real `chronyd -p -f`
+(parse and exit: no daemon, no network). Bad input must fail in the argument spec or the preflight,
+with a message naming the variable, before the file is written.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = "/tmp/probe-venv/bin"
+PLAYBOOK_BIN = os.path.join(VENV_BIN, "ansible-playbook")
+if not os.path.exists(PLAYBOOK_BIN):
+    PLAYBOOK_BIN = shutil.which("ansible-playbook") or PLAYBOOK_BIN
+PLAYBOOK = os.path.join(ROOT, "tests", "integration", "render", "render.yml")
+CHRONYD = "/usr/sbin/chronyd"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK_BIN), reason="ansible-playbook not available")
+
+NO_DMI = {"ansible_system_vendor": "NA", "ansible_product_name": "NA", "ansible_product_uuid": "NA",
+          "ansible_product_serial": "NA", "ansible_chassis_asset_tag": "NA"}
+OS_FACTS = {
+    "debian12": {"ansible_os_family": "Debian", "ansible_distribution": "Debian",
+                 "ansible_distribution_major_version": "12", "ansible_distribution_version": "12.5"},
+    "ubuntu2204": {"ansible_os_family": "Debian", "ansible_distribution": "Ubuntu",
+                   "ansible_distribution_major_version": "22", "ansible_distribution_version": "22.04"},
+    "rocky9": {"ansible_os_family": "RedHat", "ansible_distribution": "Rocky",
+               "ansible_distribution_major_version": "9", "ansible_distribution_version": "9.4"},
+    "fedora40": {"ansible_os_family": "RedHat", "ansible_distribution": "Fedora",
+                 "ansible_distribution_major_version": "40", "ansible_distribution_version": "40"},
+}
+DMI = {
+    "aws": {"ansible_system_vendor": "Amazon EC2", "ansible_product_name": "m6i.large",
+            "ansible_product_uuid": "ec2e1916-9099-7caf-fd21-012345abcdef"},
+    "gcp": {"ansible_system_vendor": "Google", "ansible_product_name": "Google Compute Engine",
+            "ansible_product_serial": "GoogleCloud-6B3A5E2C0D11"},
+    "azure": {"ansible_system_vendor": "Microsoft Corporation", "ansible_product_name": "Virtual Machine",
+              "ansible_chassis_asset_tag": "7783-7084-3265-9085-8269-3286-77"},
+    "oci": {"ansible_system_vendor": "QEMU", "ansible_chassis_asset_tag": "OracleCloud.com"},
+    "alibaba": {"ansible_system_vendor": "Alibaba Cloud", "ansible_product_name": "Alibaba Cloud ECS"},
+    "none": {"ansible_system_vendor": "QEMU", "ansible_product_name": "Standard PC (Q35 + ICH9, 2009)"},
+}
+
+AWS = ["server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4"]
+ALIBABA = ["server %s.cloud.aliyuncs.com iburst minpoll 4 maxpoll 10" % h
+           for h in ("ntp", "ntp7", "ntp8", "ntp9", "ntp10", "ntp11", "ntp12")]
+DEBIAN_POOL = ["pool 2.debian.pool.ntp.org iburst"]
+EXPECTED_SOURCES = {
+    "aws": AWS,
+    "gcp": ["server metadata.google.internal prefer iburst"],
+    "azure": ["refclock PHC /dev/ptp_hyperv poll 3 dpoll -2 offset 0 stratum 2"],
+    "oci": ["server 169.254.169.254 iburst"],
+    "alibaba": ALIBABA,
+    "none": DEBIAN_POOL,
+}
+SMEARING = ("aws", "gcp")
+
+
+class Run:
+    def __init__(self, proc, result, dest):
+        self.proc = proc
+        self.result = result
+        self.dest = dest
+
+    @property
+    def ok(self):
+        return self.proc.returncode == 0
+
+    @property
+    def text(self):
+        with open(self.dest) as handle:
+            return handle.read()
+
+    @property
+    def lines(self):
+        return [line for line in self.text.splitlines() if line and not line.startswith("#")]
+
+    @property
+    def time_lines(self):
+        return [line for line in self.lines if line.split()[0] in ("server", "pool", "refclock")]
+
+    def tasks(self):
+        for play in self.result.get("plays", []):
+            for task in play["tasks"]:
+                yield task["task"]["name"], task["hosts"].get("localhost", {})
+
+    def failure(self):
+        for name, host in self.tasks():
+            if host.get("failed"):
+                msg = host.get("msg")
+                return name, "\n".join(msg) if isinstance(msg, list) else str(msg)
+        return None, None
+
+    def changed(self):
+        return self.result["stats"]["localhost"]["changed"]
+
+    def debug_messages(self):
+        return [str(host.get("msg")) for _name, host in self.tasks() if "msg" in host and not host.get("failed")]
+
+
+def render(tmp_path, os_name="debian12", dmi=None, check=False, dest=None, **variables):
+    extra = dict(NO_DMI)
+    extra.update(OS_FACTS[os_name])
+    extra.update(dmi or {})
+    dest = dest or str(tmp_path / "chrony.conf")
+    extra["chrony_render_dest"] = dest
+    extra.update(variables)
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCALHOST_WARNING="0")
+    cmd = [PLAYBOOK_BIN, PLAYBOOK, "-e", "@%s" % vars_file]
+    if check:
+        cmd += ["--check", "--diff"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+    return Run(proc, result, dest)
+
+
+def assert_parses(path):
+    if not os.path.exists(CHRONYD):
+        pytest.skip("chronyd not installed on this host")
+    proc = subprocess.run([CHRONYD, "-p", "-f", path], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, "chronyd -p rejected %s: %s" % (path, proc.stderr)
+
+
+def assert_ok(run):
+    assert run.ok, "play failed: %s\n%s" % (run.failure(), run.proc.stderr[-2000:])
+
+
+# --- cloud profiles ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cloud", sorted(EXPECTED_SOURCES))
+def test_cloud_profile(tmp_path, cloud):
+    run = render(tmp_path, chrony_cloud=cloud)
+    assert_ok(run)
+    assert run.time_lines == EXPECTED_SOURCES[cloud]
+    if cloud in SMEARING:
+        assert not any(line.startswith("leapsectz") for line in run.lines)
+    else:
+        assert "leapsectz right/UTC" in run.lines
+    assert ("makestep 1.0 -1" if cloud == "azure" else "makestep 1.0 3") in run.lines
+    assert_parses(run.dest)
+
+
+@pytest.mark.parametrize("cloud", sorted(DMI))
+def test_auto_detection(tmp_path, cloud):
+    run = render(tmp_path, dmi=DMI[cloud], chrony_cloud="auto")
+    assert_ok(run)
+    assert run.time_lines == EXPECTED_SOURCES[cloud]
+    assert "chrony: cloud %s (detected from DMI facts)" % cloud in run.debug_messages()
+    assert_parses(run.dest)
+
+
+def test_aws_ipv6_and_phc(tmp_path):
+    run = render(tmp_path, chrony_cloud="aws", chrony_aws_ipv6=True, chrony_cloud_phc="always")
+    assert_ok(run)
+    assert run.time_lines == AWS + ["server fd00:ec2::123 prefer iburst minpoll 4 maxpoll 4",
+                                    "refclock PHC /dev/ptp_ena poll 0 delay 0.000010 prefer"]
+    assert_parses(run.dest)
+
+
+def test_aws_phc_only_when_the_device_exists(tmp_path):
+    # auto: /dev/ptp_ena does not exist on this host, so no refclock line
+    run = render(tmp_path, chrony_cloud="aws", chrony_cloud_phc="auto")
+    assert_ok(run)
+    assert run.time_lines == AWS
+
+
+def test_user_sources_replace_the_cloud(tmp_path):
+    run = render(tmp_path, chrony_cloud="aws", chrony_sources_mode="replace",
+                 chrony_sources=[{"hostname": "ntp.example.com", "iburst": True, "nts": True}])
+    assert_ok(run)
+    assert run.time_lines == ["server ntp.example.com iburst nts"]
+    assert "leapsectz right/UTC" in run.lines
+    assert_parses(run.dest)
+
+
+def test_mixed_smearing_when_the_user_insists(tmp_path):
+    run = render(tmp_path, chrony_cloud="gcp", chrony_allow_mixed_leap_smearing=True,
+                 chrony_sources=[{"hostname": "192.0.2.10", "iburst": True}])
+    assert_ok(run)
+    assert run.time_lines == ["server metadata.google.internal prefer iburst", "server 192.0.2.10 iburst"]
+
+
+def test_user_sources_append_to_a_non_smearing_cloud(tmp_path):
+    run = render(tmp_path, chrony_cloud="oci", chrony_sources=[{"hostname": "ntp.example.com", "iburst": True}],
+                 chrony_refclocks=[{"driver": "SHM", "parameter": 0, "refid": "GPS", "delay": 0.2, "noselect": True}])
+    assert_ok(run)
+    assert run.time_lines == ["server 169.254.169.254 iburst", "server ntp.example.com iburst",
+                              "refclock SHM 0 refid GPS delay 0.2 noselect"]
+    assert_parses(run.dest)
+
+
+# --- distributions --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("os_name,sources,drift,keyfile", [
+    ("debian12", DEBIAN_POOL, "/var/lib/chrony/chrony.drift", "/etc/chrony/chrony.keys"),
+    ("ubuntu2204", ["pool ntp.ubuntu.com iburst maxsources 4", "pool 0.ubuntu.pool.ntp.org iburst maxsources 1",
+                    "pool 1.ubuntu.pool.ntp.org iburst maxsources 1", "pool 2.ubuntu.pool.ntp.org iburst maxsources 2"],
+     "/var/lib/chrony/chrony.drift", "/etc/chrony/chrony.keys"),
+    ("rocky9", ["pool 2.rocky.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
+    ("fedora40", ["pool 2.fedora.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
+])
+def test_distribution_defaults(tmp_path, os_name, sources, drift, keyfile):
+    run = render(tmp_path, os_name=os_name, chrony_cloud="none")
+    assert_ok(run)
+    assert run.time_lines == sources
+    for line in ("driftfile " + drift, "keyfile " + keyfile, "makestep 1.0 3", "rtcsync", "leapsectz right/UTC",
+                 "ntsdumpdir /var/lib/chrony", "logdir /var/log/chrony", "bindcmdaddress 127.0.0.1",
+                 "bindcmdaddress ::1"):
+        assert line in run.lines
+    assert not any(line.split()[0] in ("allow", "local", "cmdport") for line in run.lines)
+    assert_parses(run.dest)
+
+
+def test_unsupported_family_fails_clearly(tmp_path):
+    run = render(tmp_path, os_name="debian12", ansible_os_family="Suse", ansible_distribution="openSUSE Leap")
+    assert not run.ok
+    name, msg = run.failure()
+    assert "Preflight" in name and "supports the OS families Debian, RedHat" in msg and "openSUSE Leap" in msg
+    assert not os.path.exists(run.dest)
+
+
+# --- every other setting --------------------------------------------------------------------------
+
+def test_server_settings(tmp_path):
+    run = render(tmp_path, chrony_cloud="none",
+                 chrony_sources=[{"hostname": "10.1.0.1", "iburst": True, "minpoll": 4, "maxpoll": 6}],
+                 chrony_local={"stratum": 8, "orphan": True}, chrony_allow=["10.0.0.0/8", "2001:db8::/32"],
+                 chrony_deny=["10.9.0.0/16"], chrony_makestep={"threshold": 0.5, "limit": -1}, chrony_minsources=2,
+                 chrony_maxdistance=1.5, chrony_log=["tracking", "statistics"], chrony_cmdport_disabled=True,
+                 chrony_rtcsync=False, chrony_leapsectz="", chrony_extra_lines=["hwtimestamp *"])
+    assert_ok(run)
+    lines = run.lines
+    assert run.time_lines == ["server 10.1.0.1 iburst minpoll 4 maxpoll 6"]
+    for line in ("local stratum 8 orphan", "allow 10.0.0.0/8", "allow 2001:db8::/32", "deny 10.9.0.0/16",
+                 "makestep 0.5 -1", "minsources 2", "maxdistance 1.5", "log tracking statistics", "cmdport 0",
+                 "hwtimestamp *"):
+        assert line in lines
+    assert not any(line.split()[0] in ("rtcsync", "leapsectz", "bindcmdaddress") for line in lines)
+    assert lines[-1] == "hwtimestamp *"
+    assert_parses(run.dest)
+
+
+def test_local_only_master_gets_no_public_pool(tmp_path):
+    run = render(tmp_path, chrony_cloud="none", chrony_local={"stratum": 10}, chrony_allow=["192.0.2.0/24"])
+    assert_ok(run)
+    assert run.time_lines == []
+    assert "local stratum 10" in run.lines
+    assert_parses(run.dest)
+
+
+def test_second_render_changes_nothing(tmp_path):
+    assert_ok(render(tmp_path, chrony_cloud="aws"))
+    again = render(tmp_path, chrony_cloud="aws")
+    assert_ok(again)
+    assert again.changed() == 0
+
+
+def test_check_mode_without_the_directory_shows_the_file(tmp_path):
+    dest = str(tmp_path / "missing-dir" / "chrony.conf")
+    run = render(tmp_path, chrony_cloud="gcp", check=True, dest=dest)
+    assert_ok(run)
+    assert not os.path.exists(dest)
+    shown = [m for m in run.debug_messages() if "server metadata.google.internal prefer iburst" in m]
+    assert shown, run.debug_messages()
+
+
+# --- bad input: fail before the file is written, naming the variable ----------------------------
+
+BAD = {
+    "unknown_cloud": ({"chrony_cloud": "digitalocean"}, "chrony_cloud", "must be one of"),
+    "malformed_source": ({"chrony_cloud": "none", "chrony_sources": ["ntp.example.com iburst"]},
+                         "chrony_sources", "unable to convert to dict"),
+    "source_without_hostname": ({"chrony_cloud": "none", "chrony_sources": [{"host": "ntp.example.com"}]},
+                                "chrony_sources[0]", "'hostname' is required"),
+    "newline_in_hostname": ({"chrony_cloud": "none", "chrony_sources": [{"hostname": "ntp.example.com\nallow all"}]},
+                            "chrony_sources[0]", "not a DNS name or IP address"),
+    "minpoll_above_maxpoll": ({"chrony_cloud": "none",
+                               "chrony_sources": [{"hostname": "ntp.example.com", "minpoll": 10, "maxpoll": 6}]},
+                              "chrony_sources[0]", "minpoll (10) is greater than maxpoll (6)"),
+    "poll_out_of_range": ({"chrony_cloud": "none", "chrony_sources": [{"hostname": "ntp.example.com", "maxpoll": 25}]},
+                          "chrony_sources[0]", "between -6 and 24"),
+    "refclock_stratum_0": ({"chrony_cloud": "none",
+                            "chrony_refclocks": [{"driver": "PHC", "parameter": "/dev/ptp0", "stratum": 0}]},
+                           "chrony_refclocks[0]", "between 1 and 15"),
+    "local_stratum_16": ({"chrony_cloud": "none", "chrony_local": {"stratum": 16}},
+                         "chrony_local.stratum", "between 1 and 15"),
+    "bad_cidr": ({"chrony_cloud": "none", "chrony_allow": ["10.0.0.1/8"]}, "chrony_allow[0]", "not a well-formed"),
+    "bad_cidr_prefix": ({"chrony_cloud": "none", "chrony_deny": ["192.0.2.0/33"]}, "chrony_deny[0]",
+                        "not a well-formed"),
+    "pool_with_refclock_keys": ({"chrony_cloud": "none",
+                                 "chrony_sources": [{"hostname": "pool.example.com", "pool": True, "driver": "PHC",
+                                                     "parameter": "/dev/ptp0"}]},
+                                "chrony_sources[0]", "put reference clocks in chrony_refclocks"),
+    "newline_in_extra_line": ({"chrony_cloud": "none", "chrony_extra_lines": ["hwtimestamp *\nallow all"]},
+                              "chrony_extra_lines[0]", "line break"),
+    "mixed_smearing": ({"chrony_cloud": "aws", "chrony_sources": [{"hostname": "ntp.example.com"}]},
+                       "chrony_sources", "smear leap seconds"),
+    "leapsectz_with_smearing": ({"chrony_cloud": "gcp", "chrony_leapsectz": "right/UTC"},
+                                "chrony_leapsectz", "must not use leapsectz"),
+    "auto_detected_smearing_mixed": ({"chrony_cloud": "auto", "chrony_sources": [{"hostname": "192.0.2.1"}],
+                                      **DMI["gcp"]}, "chrony_sources", "gcp cloud's time servers smear"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_fails_before_writing(tmp_path, case):
+    variables, var, needle = BAD[case]
+    run = render(tmp_path, **variables)
+    assert not run.ok
+    name, msg = run.failure()
+    assert name is not None, run.proc.stdout[-2000:]
+    assert "Validating arguments" in name or "Preflight" in name, name
+    assert var in msg and needle in msg, msg
+    assert not os.path.exists(run.dest)
+    # nothing after the failure ran: the render tasks that touch the host never started
+    assert not any(" : Render | look" in task_name or " : Render | write" in task_name
+                   for task_name, _result in run.tasks())
+
+
+# --- the contract: argument_specs, defaults and README agree -------------------------------------
+
+def _role_file(*parts):
+    return os.path.join(ROOT, "roles", "chrony", *parts)
+
+
+def test_argument_specs_defaults_and_readme_agree():
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    with open(_role_file("meta", "argument_specs.yml")) as handle:
+        specs = yaml.safe_load(handle)["argument_specs"]
+    with open(_role_file("defaults", "main.yml")) as handle:
+        defaults = yaml.safe_load(handle)
+    with open(_role_file("README.md")) as handle:
+        readme = handle.read()
+    main, render_opts = specs["main"]["options"], specs["render"]["options"]
+    assert set(render_opts) <= set(main)
+    assert set(defaults) == set(main), set(defaults) ^ set(main)
+    for name, option in main.items():
+        assert name.startswith("chrony_"), name
+        assert option.get("description"), name
+        assert defaults[name] == option.get("default"), name
+        assert "| `%s` |" % name in readme, name

@@ -1,0 +1,72 @@
+"""Tests for plugins/filter/chrony.py (the role's render tests exercise them through ansible-playbook)."""
+import os
+
+import pytest
+from ansible.errors import AnsibleError
+
+from ansible_collections.fleetclock.timesync.plugins.filter.chrony import FilterModule
+
+FILTER_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "filter")
+F = FilterModule().filters()
+
+
+def test_every_filter_has_a_doc_file():
+    for name in FilterModule().filters():
+        assert os.path.isfile(os.path.join(FILTER_DIR, name + ".yml")), name
+
+
+def test_source_line():
+    src = {"hostname": "169.254.169.123", "iburst": True, "prefer": True, "minpoll": 4, "maxpoll": 4}
+    assert F["chrony_source_line"](src) == \
+        "server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4"
+
+
+def test_source_line_refuses_bad_input():
+    with pytest.raises(AnsibleError, match="not a DNS name"):
+        F["chrony_source_line"]({"hostname": "a\nallow all"})
+
+
+def test_refclock_line():
+    ref = {"driver": "PHC", "parameter": "/dev/ptp_hyperv", "poll": 3, "dpoll": -2, "offset": 0, "stratum": 2}
+    assert F["chrony_refclock_line"](ref) == \
+        "refclock PHC /dev/ptp_hyperv poll 3 dpoll -2 offset 0 stratum 2"
+    with pytest.raises(AnsibleError, match="stratum"):
+        F["chrony_refclock_line"](dict(ref, stratum=16))
+
+
+def test_validate_sources_and_refclocks():
+    assert F["chrony_validate_sources"]([{"hostname": "h"}]) == []
+    errors = F["chrony_validate_sources"]([{"hostname": "h h"}], "my_sources")
+    assert len(errors) == 1 and errors[0].startswith("my_sources[0]")
+    errors = F["chrony_validate_refclocks"]([{"driver": "PHC"}])
+    assert errors[0].startswith("chrony_refclocks[0]")
+
+
+def test_validate_config():
+    assert F["chrony_validate_config"]({"chrony_allow": ["10.0.0.0/8"]}) == []
+    errors = F["chrony_validate_config"]({"chrony_allow": ["10.0.0.1/8"]})
+    assert errors[0].startswith("chrony_allow[0]")
+    resolved = {"cloud": "gcp", "sources": [{"hostname": "x"}], "refclocks": [], "leap_smearing": True}
+    errors = F["chrony_validate_config"]({"chrony_sources": [{"hostname": "ntp.example.com"}]}, resolved)
+    assert "smear leap seconds" in errors[0]
+
+
+def test_detect_and_resolve():
+    assert F["chrony_detect_cloud"]({"ansible_system_vendor": "Amazon EC2"}) == "aws"
+    profiles = {"oci": {"sources": [{"hostname": "169.254.169.254", "iburst": True}]}}
+    resolved = F["chrony_resolve_sources"]("oci", profiles, user_sources=[], mode="append")
+    assert resolved["sources"] == [{"hostname": "169.254.169.254", "iburst": True}]
+    with pytest.raises(AnsibleError, match="dict of cloud profiles"):
+        F["chrony_resolve_sources"]("oci", [])
+
+
+def test_leapsectz():
+    assert F["chrony_leapsectz"]("auto", True) == ""
+    assert F["chrony_leapsectz"]("auto", False) == "right/UTC"
+
+
+def test_detect_cloud_refuses_non_dict():
+    with pytest.raises(AnsibleError, match="dict of DMI facts"):
+        F["chrony_detect_cloud"]("aws")
+    with pytest.raises(AnsibleError, match="dict of chrony_"):
+        F["chrony_validate_config"]([])
