@@ -6,7 +6,6 @@
 #   scripts/demo-fleet.sh down   remove it
 source "$(dirname "$0")/lib.sh"
 NET=fc-demo-net
-SUBNET=198.51.100.0/24
 IMAGE=fleetclock-test/debian:12
 LIBFT=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 # name  offset(s)  role
@@ -54,7 +53,9 @@ up() {
   if running_ok; then log "demo fleet already running: reusing it"; return 0; fi
   down >/dev/null
   docker image inspect "$IMAGE" >/dev/null 2>&1 || bash "$FC_ROOT/scripts/build-images.sh"
-  docker network create --internal --subnet "$SUBNET" "$NET" >/dev/null
+  # Docker picks a free subnet: a fixed one could collide with the host's own network
+  docker network create --internal "$NET" >/dev/null
+  SUBNET="$(docker network inspect -f '{{ (index .IPAM.Config 0).Subnet }}' "$NET")"
   log "starting the demo fleet (5 containers on internal network $NET)"
   local pids=() name offset role
   while read -r name offset role; do start_one "$name" "$offset" "$role" & pids+=($!); done <<<"$FLEET"
