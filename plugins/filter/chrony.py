@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import build_plan, foreign_source_lines
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_config import (
     detect_cloud,
     effective_leapsectz,
@@ -83,6 +84,44 @@ def chrony_leapsectz(setting, leap_smearing=False, default="right/UTC"):
     return effective_leapsectz(setting, leap_smearing, default)
 
 
+def _hostvar(hostvars, name, key, default=None):
+    try:
+        value = hostvars[name].get(key, default)
+    except Exception:  # pylint: disable=broad-except  # an undefined or failing template: not known
+        return default
+    return default if value is None else value
+
+
+def _airgap_record(hostvars, name):
+    facts = _hostvar(hostvars, name, "ansible_facts", {}) or {}
+    ips = facts.get("all_ipv4_addresses") or _hostvar(hostvars, name, "ansible_all_ipv4_addresses", []) or []
+    return {
+        "site": _hostvar(hostvars, name, "chrony_airgap_site"),
+        "master": bool(_hostvar(hostvars, name, "chrony_airgap_master", False)),
+        "address": _hostvar(hostvars, name, "chrony_airgap_address") or _hostvar(hostvars, name, "ansible_host") or name,
+        "ips": list(ips),
+        "client_networks": list(_hostvar(hostvars, name, "chrony_airgap_client_networks", []) or []),
+        "sources": list(_hostvar(hostvars, name, "chrony_sources", []) or []),
+    }
+
+
+def chrony_airgap_plan(hostvars, me, groups, own=None, play_hosts=None, masters_group="time_masters",
+                       stratum=8, source_options=None, minsources=None):
+    """Plan this host of an air-gapped site from the inventory (see module_utils/airgap.py)."""
+    groups = dict((to_native(k), list(v)) for k, v in dict(groups).items())
+    records = dict((name, _airgap_record(hostvars, name)) for name in groups.get("all", []))
+    record = records.setdefault(to_native(me), {})
+    record.update(dict(own or {}))
+    return build_plan(to_native(me), records, groups, play_hosts=list(play_hosts) if play_hosts is not None else None,
+                      masters_group=to_native(masters_group), stratum=int(stratum),
+                      source_options=dict(source_options or {}), minsources=minsources)
+
+
+def chrony_airgap_foreign_lines(text, allowed):
+    """Lines of a rendered chrony.conf that take time from anything but the allowed hosts."""
+    return foreign_source_lines(to_native(text), list(allowed or []))
+
+
 class FilterModule:
     """fleetclock.timesync chrony filters."""
 
@@ -96,4 +135,6 @@ class FilterModule:
             "chrony_detect_cloud": chrony_detect_cloud,
             "chrony_resolve_sources": chrony_resolve_sources,
             "chrony_leapsectz": chrony_leapsectz,
+            "chrony_airgap_plan": chrony_airgap_plan,
+            "chrony_airgap_foreign_lines": chrony_airgap_foreign_lines,
         }

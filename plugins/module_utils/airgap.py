@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Air-gapped sites: which hosts are time masters, what each host serves and polls, and the checks.
+
+Pure functions on plain data (no Ansible objects), used by the ``chrony_airgap_plan`` filter.
+
+A *record* describes one inventory host::
+
+    {"site": "plant-a" or None, "master": bool, "address": "name or IP the others use",
+     "ips": ["10.1.2.3"], "client_networks": ["10.1.2.0/24"], "sources": [...]}
+
+``site`` None means the host belongs to the default site (the whole inventory).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+DEFAULT_SITE = "all"
+DEFAULT_STRATUM = 8
+ALLOW_ALL = ("all", "0.0.0.0/0", "::/0")
+PLAN_ROLES = ("master", "client")
+
+
+def _ip(value):
+    try:
+        return ipaddress.ip_address(str(value))
+    except ValueError:
+        return None
+
+
+def host_ips(record):
+    """The IP addresses known for a host: its address when it is an IP, plus its gathered ones."""
+    found = []
+    for value in [record.get("address")] + list(record.get("ips") or []):
+        address = _ip(value)
+        if address is not None and not address.is_loopback and address not in found:
+            found.append(address)
+    return found
+
+
+def site_members(site, records, groups):
+    """Hosts of a site: the inventory group of that name, else the hosts whose ``site`` is that name.
+
+    ``site`` None is the default site: every host without a site of its own.
+    """
+    if site is None:
+        return sorted(name for name, record in records.items() if record.get("site") is None)
+    if site in groups:
+        return sorted(name for name in groups[site] if name in records)
+    return sorted(name for name, record in records.items() if record.get("site") == site)
+
+
+def site_masters(members, records, masters_group_hosts):
+    """The masters among a site's members: in the masters group or flagged ``master``."""
+    group = set(masters_group_hosts or [])
+    return [name for name in members if name in group or records[name].get("master")]
+
+
+def network_covers(networks, address):
+    """True when ``address`` (ipaddress object) lies in one of ``networks`` (CIDR, address or ``all``)."""
+    for network in networks:
+        if str(network) == "all":
+            return True
+        try:
+            if address in ipaddress.ip_network(str(network), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def default_minsources(master_count):
+    """minsources for a client: 1 with one or two masters (failover keeps working), else 2."""
+    return 1 if master_count <= 2 else 2
+
+
+def _names_of(name, record):
+    names = {name, str(record.get("address") or name)}
+    names.update(str(ip) for ip in host_ips(record))
+    return names
+
+
+def _source_names(sources):
+    return [str(source.get("hostname")) for source in sources or [] if isinstance(source, dict)]
+
+
+def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters", stratum=DEFAULT_STRATUM,
+               source_options=None, minsources=None):
+    """Plan one host of an air-gapped site.
+
+    ``me``: this host's name; ``records``: name -> record for every inventory host; ``groups``: the
+    inventory groups; ``play_hosts``: the hosts in the play (the clients checked for coverage; default
+    every member); ``masters_group``: the group that holds the masters; ``stratum``: the masters'
+    ``local stratum``; ``source_options``: extra source keys (e.g. minpoll, maxpoll) for every line
+    that points at a master; ``minsources``: an explicit value for the clients (None: computed).
+
+    Returns a dict: ``site``, ``role`` (master/client), ``masters`` (names), ``sources`` (dicts for
+    chrony_sources), ``allow`` (masters), ``local`` (dict for chrony_local, masters), ``minsources``
+    (clients), ``errors`` and ``warnings`` (lists of sentences naming what to change). Site-wide checks
+    give the same errors on every host of the site, so the whole site stops before any change.
+    """
+    errors = []
+    warnings = []
+    record = records.get(me, {})
+    site = record.get("site")
+    site_label = site if site is not None else DEFAULT_SITE
+    members = site_members(site, records, groups)
+    plan = {"site": site_label, "role": "client", "masters": [], "sources": [], "allow": [], "local": {},
+            "minsources": None, "errors": errors, "warnings": warnings}
+
+    if site is not None and site not in groups and members == [me] and len(records) > 1:
+        errors.append("chrony_airgap_site '%s' of %s matches no inventory group and no other host; fix the name "
+                      "or put the site's hosts in a group of that name" % (site, me))
+        return plan
+    if me not in members:
+        errors.append("%s has chrony_airgap_site '%s' but is not in the inventory group '%s'; add it to the group "
+                      "or change chrony_airgap_site" % (me, site, site))
+        return plan
+
+    masters = site_masters(members, records, groups.get(masters_group, []))
+    plan["masters"] = masters
+    if not masters:
+        errors.append("air-gapped site '%s' has no time master: put at least one of its hosts (%s) in the group "
+                      "'%s' (chrony_airgap_masters_group) or set chrony_airgap_master: true on it"
+                      % (site_label, ", ".join(members), masters_group))
+        return plan
+
+    options = dict(source_options or {})
+    options.setdefault("iburst", True)
+    if "hostname" in options:
+        errors.append("chrony_airgap_source_options must not set hostname (the masters' addresses are used)")
+        options.pop("hostname")
+
+    def source_for(name):
+        line = {"hostname": str(records[name].get("address") or name)}
+        line.update(options)
+        return line
+
+    clients = [name for name in members if name not in masters
+               and (play_hosts is None or name in play_hosts)]
+    master_addresses = set()
+    for name in masters:
+        master_addresses.update(_names_of(name, records[name]))
+
+    # Site-wide checks on every master: something to serve, and the clients (and other masters) covered.
+    for name in masters:
+        networks = list(records[name].get("client_networks") or [])
+        if not networks:
+            errors.append("time master %s of site '%s' has no chrony_airgap_client_networks: list the networks of "
+                          "the site's clients (CIDRs) it must serve (the role never writes 'allow all' by itself)"
+                          % (name, site_label))
+            continue
+        others = clients + ([m for m in masters if m != name] if len(masters) > 1 else [])
+        for other in others:
+            addresses = host_ips(records[other])
+            if not addresses:
+                warnings.append("cannot check that %s's chrony_airgap_client_networks cover %s: no IP address known "
+                                "(gather its facts or set chrony_airgap_address)" % (name, other))
+            elif not any(network_covers(networks, address) for address in addresses):
+                errors.append("chrony_airgap_client_networks of time master %s (%s) do not cover %s (%s) of site "
+                              "'%s': add its network, or %s will refuse to serve it"
+                              % (name, ", ".join(str(n) for n in networks), other,
+                                 ", ".join(str(a) for a in addresses), site_label, name))
+        own_sources = _source_names(records[name].get("sources"))
+        if set(own_sources) & _names_of(name, records[name]):
+            errors.append("time master %s lists itself (%s) as a source in chrony_sources; remove it (the role adds "
+                          "the other masters itself)" % (name, ", ".join(sorted(set(own_sources)
+                                                                             & _names_of(name, records[name])))))
+
+    if me in masters:
+        plan["role"] = "master"
+        own = [s for s in record.get("sources") or []
+               if not (isinstance(s, dict) and str(s.get("hostname")) in master_addresses)]
+        peers = [source_for(name) for name in masters if name != me]
+        plan["sources"] = own + peers
+        plan["allow"] = list(record.get("client_networks") or [])
+        plan["local"] = {"stratum": stratum, "orphan": len(masters) > 1}
+        if any(str(n) in ALLOW_ALL for n in plan["allow"]):
+            warnings.append("time master %s serves every network (chrony_airgap_client_networks contains 'all' or "
+                            "a /0): list the site's networks instead unless that is intended" % me)
+    else:
+        extra = [s for s in _source_names(record.get("sources")) if s not in master_addresses]
+        if extra:
+            errors.append("%s is a client of air-gapped site '%s' but chrony_sources lists %s: a client polls only "
+                          "the site's masters (%s); remove chrony_sources or make the host a master"
+                          % (me, site_label, ", ".join(extra), ", ".join(masters)))
+        plan["sources"] = [source_for(name) for name in masters]
+        count = len(masters)
+        if minsources is None:
+            plan["minsources"] = default_minsources(count)
+        elif int(minsources) > count:
+            errors.append("chrony_minsources is %s but site '%s' has only %d master(s): chrony would never "
+                          "synchronise; lower it to at most %d" % (minsources, site_label, count, count))
+        else:
+            plan["minsources"] = int(minsources)
+    return plan
+
+
+def foreign_source_lines(text, allowed_hostnames):
+    """Lines of a rendered chrony.conf that take time from anything but the allowed hosts.
+
+    Returns the offending lines: any ``pool``, ``peer``, ``refclock`` or ``server`` line whose host is not
+    in ``allowed_hostnames`` (a master's own upstream sources and refclocks are passed in by the caller).
+    """
+    allowed = set(str(name) for name in allowed_hostnames)
+    bad = []
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", "!")):
+            continue
+        words = line.split()
+        directive = words[0].lower()
+        if directive in ("server", "pool", "peer", "refclock", "sourcedir", "include", "confdir"):
+            key = " ".join(words[:3]) if directive == "refclock" else (words[1] if len(words) > 1 else "")
+            if directive in ("sourcedir", "include", "confdir") or key not in allowed:
+                bad.append(line)
+    return bad

@@ -1,0 +1,207 @@
+"""Air-gapped sites rendered on localhost: a fake inventory of several hosts (all ansible_connection local)
+goes through the role's `render` entry point, each host into its own file.
+
+Checks the exact source/allow/local lines, parses every file with the host's real `chronyd -p -f`
+(parse and exit: no daemon, no network), and that bad sites fail in the preflight before any file is written.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK_BIN = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+if not os.path.exists(PLAYBOOK_BIN):
+    PLAYBOOK_BIN = shutil.which("ansible-playbook") or PLAYBOOK_BIN
+PLAYBOOK = os.path.join(ROOT, "tests", "integration", "render", "airgap.yml")
+CHRONYD = "/usr/sbin/chronyd"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK_BIN), reason="ansible-playbook not available")
+
+FAKE_FACTS = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+              "ansible_os_family": "Debian", "ansible_distribution": "Debian",
+              "ansible_distribution_major_version": "12", "ansible_distribution_version": "12.5",
+              "ansible_system_vendor": "QEMU", "ansible_product_name": "NA", "ansible_product_uuid": "NA",
+              "ansible_product_serial": "NA", "ansible_chassis_asset_tag": "NA"}
+NET = "10.20.0.0/24"
+
+
+def site_inventory(masters=("m1", "m2"), clients=("c1", "c2", "c3"), networks=(NET,), host_vars=None,
+                   group_vars=None):
+    """One site: masters in time_masters, IPs 10.20.0.1x (masters) and 10.20.0.2x (clients)."""
+    hosts = {}
+    for index, name in enumerate(masters):
+        hosts[name] = {"chrony_airgap_address": "10.20.0.1%d" % index}
+    for index, name in enumerate(clients):
+        hosts[name] = {"chrony_airgap_address": "10.20.0.2%d" % index}
+    for name, extra in (host_vars or {}).items():
+        hosts.setdefault(name, {}).update(extra)
+    all_vars = dict(FAKE_FACTS, chrony_airgap=True, chrony_airgap_client_networks=list(networks))
+    all_vars.update(group_vars or {})
+    return {"all": {"vars": all_vars, "hosts": hosts,
+                    "children": {"time_masters": {"hosts": dict((m, {}) for m in masters)}}}}
+
+
+class Run:
+    def __init__(self, proc, result, outdir):
+        self.proc, self.result, self.outdir = proc, result, outdir
+
+    @property
+    def ok(self):
+        return self.proc.returncode == 0
+
+    def lines(self, host):
+        with open(os.path.join(self.outdir, host + ".conf")) as handle:
+            return [line for line in handle.read().splitlines() if line and not line.startswith("#")]
+
+    def written(self):
+        return sorted(name[:-5] for name in os.listdir(self.outdir) if name.endswith(".conf"))
+
+    def failures(self):
+        found = {}
+        for play in self.result.get("plays", []):
+            for task in play["tasks"]:
+                for host, result in task["hosts"].items():
+                    if result.get("failed"):
+                        msg = result.get("msg")
+                        found[host] = "\n".join(msg) if isinstance(msg, list) else str(msg)
+        return found
+
+    def messages(self):
+        return [str(result.get("msg")) for play in self.result.get("plays", []) for task in play["tasks"]
+                for result in task["hosts"].values() if "msg" in result]
+
+
+def render(tmp_path, inventory):
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    cmd = [PLAYBOOK_BIN, PLAYBOOK, "-i", str(inv), "-e", "fc_render_dir=%s" % outdir]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+    return Run(proc, result, str(outdir))
+
+
+def time_lines(lines):
+    return [line for line in lines if line.split()[0] in ("server", "pool", "peer", "refclock")]
+
+
+def assert_parses(path):
+    if not os.path.exists(CHRONYD):
+        pytest.skip("chronyd not installed on this host")
+    proc = subprocess.run([CHRONYD, "-p", "-f", path], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, "chronyd -p rejected %s: %s" % (path, proc.stderr)
+
+
+def test_two_masters_three_clients(tmp_path):
+    run = render(tmp_path, site_inventory(group_vars={"chrony_airgap_source_options": {"minpoll": -2, "maxpoll": 2}}))
+    assert run.ok, run.failures() or run.proc.stderr[-2000:]
+    assert run.written() == ["c1", "c2", "c3", "m1", "m2"]
+    m1 = run.lines("m1")
+    assert time_lines(m1) == ["server 10.20.0.11 iburst minpoll -2 maxpoll 2"]
+    assert "local stratum 8 orphan" in m1
+    assert "allow %s" % NET in m1
+    assert not any(line.startswith("minsources") for line in m1)
+    assert time_lines(run.lines("m2")) == ["server 10.20.0.10 iburst minpoll -2 maxpoll 2"]
+    for client in ("c1", "c2", "c3"):
+        lines = run.lines(client)
+        assert time_lines(lines) == ["server 10.20.0.10 iburst minpoll -2 maxpoll 2",
+                                     "server 10.20.0.11 iburst minpoll -2 maxpoll 2"]
+        assert "minsources 1" in lines
+        assert "makestep 1.0 3" in lines
+        assert not any(line.startswith(("allow", "local")) for line in lines)
+    for host in run.written():
+        assert_parses(os.path.join(run.outdir, host + ".conf"))
+
+
+def test_one_master_with_an_upstream_and_a_refclock(tmp_path):
+    inventory = site_inventory(masters=("m1",), host_vars={"m1": {
+        "chrony_sources": [{"hostname": "dmz-ntp.example.net", "iburst": True}],
+        "chrony_refclocks": [{"driver": "SHM", "parameter": 0, "refid": "GPS", "delay": 0.2}]}})
+    run = render(tmp_path, inventory)
+    assert run.ok, run.failures() or run.proc.stderr[-2000:]
+    m1 = run.lines("m1")
+    assert time_lines(m1) == ["server dmz-ntp.example.net iburst", "refclock SHM 0 refid GPS delay 0.2"]
+    assert "local stratum 8" in m1
+    assert time_lines(run.lines("c1")) == ["server 10.20.0.10 iburst"]
+
+
+def test_several_sites_by_variable(tmp_path):
+    inventory = site_inventory(masters=("m1", "m2"), clients=("c1", "c2"), networks=("10.20.0.0/16",), host_vars={
+        "m1": {"chrony_airgap_site": "north"}, "c1": {"chrony_airgap_site": "north"},
+        "m2": {"chrony_airgap_site": "south"}, "c2": {"chrony_airgap_site": "south"}})
+    run = render(tmp_path, inventory)
+    assert run.ok, run.failures() or run.proc.stderr[-2000:]
+    assert time_lines(run.lines("c1")) == ["server 10.20.0.10 iburst"]
+    assert time_lines(run.lines("c2")) == ["server 10.20.0.11 iburst"]
+    assert "local stratum 8" in run.lines("m1")   # alone in its site: no orphan
+    assert time_lines(run.lines("m1")) == []
+
+
+# --- bad input: every host of the site fails in the preflight, nothing is written -----------------------
+
+def assert_fails(run, *needles, hosts=("m1", "m2", "c1", "c2", "c3")):
+    assert not run.ok
+    failures = run.failures()
+    for host in hosts:
+        assert host in failures, (host, failures)
+        for needle in needles:
+            assert needle in failures[host], (host, failures[host])
+    assert run.written() == []
+
+
+def test_no_master(tmp_path):
+    run = render(tmp_path, site_inventory(masters=()))
+    assert_fails(run, "has no time master", "time_masters", hosts=("c1", "c2", "c3"))
+
+
+def test_master_lists_itself(tmp_path):
+    run = render(tmp_path, site_inventory(host_vars={"m1": {"chrony_sources": [{"hostname": "10.20.0.10"}]}}))
+    assert_fails(run, "time master m1 lists itself (10.20.0.10)")
+
+
+def test_master_without_allow(tmp_path):
+    run = render(tmp_path, site_inventory(host_vars={"m2": {"chrony_airgap_client_networks": []}}))
+    assert_fails(run, "time master m2", "has no chrony_airgap_client_networks")
+
+
+def test_client_network_does_not_cover_a_client(tmp_path):
+    run = render(tmp_path, site_inventory(host_vars={"c3": {"chrony_airgap_address": "10.99.0.5"}}))
+    assert_fails(run, "do not cover c3 (10.99.0.5)")
+
+
+def test_site_name_matches_nothing(tmp_path):
+    run = render(tmp_path, site_inventory(host_vars={"c2": {"chrony_airgap_site": "plant-typo"}}))
+    assert not run.ok
+    assert "matches no inventory group and no other host" in run.failures()["c2"]
+    assert "c2.conf" not in os.listdir(run.outdir)
+
+
+def test_client_with_its_own_source(tmp_path):
+    run = render(tmp_path, site_inventory(host_vars={"c1": {"chrony_sources": [{"hostname": "pool.ntp.org",
+                                                                                "pool": True}]}}))
+    assert not run.ok
+    assert "c1 is a client of air-gapped site 'all' but chrony_sources lists pool.ntp.org" in run.failures()["c1"]
+
+
+def test_client_with_a_foreign_extra_line(tmp_path):
+    run = render(tmp_path, site_inventory(host_vars={"c1": {"chrony_extra_lines": ["pool 2.debian.pool.ntp.org"]}}))
+    assert not run.ok
+    assert "pool 2.debian.pool.ntp.org" in run.failures()["c1"]
+    assert "c1.conf" not in os.listdir(run.outdir)
+
+
+def test_allow_all_is_a_warning(tmp_path):
+    run = render(tmp_path, site_inventory(networks=("all",)))
+    assert run.ok, run.failures()
+    assert "allow all" in run.lines("m1")
+    assert any("serves every network" in message for message in run.messages())
