@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import build_plan, foreign_source_lines
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_config import (
@@ -84,24 +85,32 @@ def chrony_leapsectz(setting, leap_smearing=False, default="right/UTC"):
     return effective_leapsectz(setting, leap_smearing, default)
 
 
-def _hostvar(hostvars, name, key, default=None):
+_UNKNOWN = object()
+
+
+def _hostvar(hostvars, name, key, default=None, unknown=None):
+    """A variable of another host; ``unknown`` when its template fails (e.g. facts of a host not gathered)."""
     try:
         value = hostvars[name].get(key, default)
     except Exception:  # pylint: disable=broad-except  # an undefined or failing template: not known
-        return default
+        return default if unknown is None else unknown
     return default if value is None else value
 
 
 def _airgap_record(hostvars, name):
     facts = _hostvar(hostvars, name, "ansible_facts", {}) or {}
     ips = facts.get("all_ipv4_addresses") or _hostvar(hostvars, name, "ansible_all_ipv4_addresses", []) or []
+    networks = _hostvar(hostvars, name, "chrony_airgap_client_networks", [], unknown=_UNKNOWN)
     return {
         "site": _hostvar(hostvars, name, "chrony_airgap_site"),
-        "master": bool(_hostvar(hostvars, name, "chrony_airgap_master", False)),
+        "master": boolean(_hostvar(hostvars, name, "chrony_airgap_master", False), strict=False),
         "address": _hostvar(hostvars, name, "chrony_airgap_address") or _hostvar(hostvars, name, "ansible_host") or name,
         "ips": list(ips),
-        "client_networks": list(_hostvar(hostvars, name, "chrony_airgap_client_networks", []) or []),
-        "sources": list(_hostvar(hostvars, name, "chrony_sources", []) or []),
+        # None: set, but cannot be evaluated here (a template on facts that were not gathered)
+        "client_networks": None if networks is _UNKNOWN else list(networks or []),
+        # the inventory's sources: once the role planned a host, its chrony_sources are the plan's (set_fact)
+        "sources": list(_hostvar(hostvars, name, "__chrony_airgap_user_sources",
+                                 _hostvar(hostvars, name, "chrony_sources", [])) or []),
     }
 
 

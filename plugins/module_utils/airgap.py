@@ -10,7 +10,8 @@ A *record* describes one inventory host::
     {"site": "plant-a" or None, "master": bool, "address": "name or IP the others use",
      "ips": ["10.1.2.3"], "client_networks": ["10.1.2.0/24"], "sources": [...]}
 
-``site`` None means the host belongs to the default site (the whole inventory).
+``site`` None means the host belongs to the default site (the whole inventory). ``client_networks`` None means
+they are set but could not be evaluated (e.g. a template on facts of a host outside the play): a warning.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import ipaddress
 DEFAULT_SITE = "all"
 DEFAULT_STRATUM = 8
 ALLOW_ALL = ("all", "0.0.0.0/0", "::/0")
-PLAN_ROLES = ("master", "client")
+SELF_NAMES = frozenset(("localhost", "127.0.0.1", "::1"))
 
 
 def _ip(value):
@@ -146,7 +147,16 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
 
     # Site-wide checks on every master: something to serve, and the clients (and other masters) covered.
     for name in masters:
-        networks = list(records[name].get("client_networks") or [])
+        itself = set(_source_names(records[name].get("sources"))) & (_names_of(name, records[name]) | SELF_NAMES)
+        if itself:
+            errors.append("time master %s lists itself (%s) as a source in chrony_sources; remove it (the role adds "
+                          "the other masters itself)" % (name, ", ".join(sorted(itself))))
+        networks = records[name].get("client_networks", [])
+        if networks is None:
+            warnings.append("cannot check what time master %s of site '%s' serves: its chrony_airgap_client_networks "
+                            "cannot be evaluated from %s (gather its facts: include it in the play)" % (name, site_label, me))
+            continue
+        networks = list(networks)
         if not networks:
             errors.append("time master %s of site '%s' has no chrony_airgap_client_networks: list the networks of "
                           "the site's clients (CIDRs) it must serve (the role never writes 'allow all' by itself)"
@@ -163,11 +173,6 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
                               "'%s': add its network, or %s will refuse to serve it"
                               % (name, ", ".join(str(n) for n in networks), other,
                                  ", ".join(str(a) for a in addresses), site_label, name))
-        own_sources = _source_names(records[name].get("sources"))
-        if set(own_sources) & _names_of(name, records[name]):
-            errors.append("time master %s lists itself (%s) as a source in chrony_sources; remove it (the role adds "
-                          "the other masters itself)" % (name, ", ".join(sorted(set(own_sources)
-                                                                             & _names_of(name, records[name])))))
 
     if me in masters:
         plan["role"] = "master"

@@ -71,8 +71,15 @@ class Run:
         return found
 
     def messages(self):
-        return [str(result.get("msg")) for play in self.result.get("plays", []) for task in play["tasks"]
-                for result in task["hosts"].values() if "msg" in result]
+        """Every msg of every task result, loop items included."""
+        found = []
+        for play in self.result.get("plays", []):
+            for task in play["tasks"]:
+                for result in task["hosts"].values():
+                    for item in [result] + list(result.get("results") or []):
+                        if isinstance(item, dict) and "msg" in item:
+                            found.append(str(item["msg"]))
+        return found
 
 
 def render(tmp_path, inventory):

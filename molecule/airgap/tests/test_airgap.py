@@ -2,8 +2,10 @@
 stops, do not flap when it comes back, and the +120 s client shows its offset.
 
 Runs `chronyc -c tracking` in the containers with `docker exec` (fast enough to poll every half second).
-Measured times are printed (verifier runs pytest -s) and written to $FC_AIRGAP_RESULTS
-(default /tmp/fc-airgap-results.json). The tests run in file order and build on each other.
+Measured times are printed (the verifier runs pytest -s) and written to $FC_AIRGAP_RESULTS (default
+tests/output/airgap-results.json in the checkout). The tests run in file order and build on each other.
+The time limits are the issue's functional bounds (sync within 60 s, failover within a bounded time), generous
+on a shared 2-core machine; the measured times are reported, not asserted against each other.
 """
 import json
 import os
@@ -20,7 +22,9 @@ STRATUM = 8
 SYNC_LIMIT = 60.0
 FAILOVER_LIMIT = 120.0
 STABLE_FOR = 30.0
-RESULTS_FILE = os.environ.get("FC_AIRGAP_RESULTS", "/tmp/fc-airgap-results.json")
+NETWORK = "fc-ag-net"
+RESULTS_FILE = os.environ.get("FC_AIRGAP_RESULTS") or os.path.join(
+    os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd()), "tests", "output", "airgap-results.json")
 RESULTS = {}
 
 
@@ -46,14 +50,35 @@ def refid_of(ip):
     return "".join("%02X" % int(part) for part in ip.split("."))
 
 
+def networks_of(container):
+    proc = subprocess.run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", container],
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
 @pytest.fixture(scope="module")
 def master_refids():
-    found = {}
-    for name in MASTERS:
-        proc = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                               name], capture_output=True, text=True, check=True)
-        found[refid_of(proc.stdout.strip())] = name
-    return found
+    return dict((refid_of(networks_of(name)[NETWORK]["IPAddress"]), name) for name in MASTERS)
+
+
+def test_the_site_has_no_way_out():
+    """Every container is on the internal network only (Docker drops its traffic to anything outside)."""
+    proc = subprocess.run(["docker", "network", "inspect", "-f", "{{.Internal}}", NETWORK],
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "true"
+    for name in MASTERS + CLIENTS:
+        assert list(networks_of(name)) == [NETWORK], name
+
+
+def test_chrony_polls_only_the_masters(master_refids):
+    """What chronyd really polls (chronyc sources): clients the two masters, each master the other one."""
+    master_ips = dict((name, networks_of(name)[NETWORK]["IPAddress"]) for name in MASTERS)
+    for name in MASTERS + CLIENTS:
+        rows = [line.split(",") for line in docker_exec(name, "chronyc", "-c", "-n", "sources").stdout.splitlines()]
+        polled = sorted(row[2] for row in rows)
+        expected = sorted(ip for master, ip in master_ips.items() if master != name)
+        assert polled == expected, (name, rows)
+        assert all(row[0] == "^" for row in rows), (name, rows)
 
 
 def synced_master(state, master_refids):
@@ -84,6 +109,7 @@ def wait_for(predicate, limit, step=0.5):
 def record(key, value):
     RESULTS[key] = value
     print("\n[airgap] %s: %s" % (key, value))
+    os.makedirs(os.path.dirname(RESULTS_FILE), exist_ok=True)
     with open(RESULTS_FILE, "w") as handle:
         json.dump(RESULTS, handle, indent=2, sort_keys=True)
 
@@ -139,48 +165,66 @@ def test_clients_sync_to_a_master_within_60s(master_refids):
     assert set(times) == set(CLIENTS), dict((name, tracking(name)) for name in CLIENTS)
 
 
-def test_offset_client_shows_its_offset():
+def test_offset_client_shows_its_offset(master_refids):
+    """chronyd -x cannot fix the +120 s clock, so it keeps reporting it: System time about -120 s (positive
+    means slow), i.e. chrony's own offset estimate is about +120 s, while it is synchronised to a master."""
     state = tracking(OFFSET_CLIENT)
-    record("offset_client_tracking", {"system_time": state["system_time"], "last_offset": state["last_offset"]})
-    # system time: positive means slow, so a clock 120 s ahead shows about -120
-    assert abs(state["system_time"] + OFFSET) < 5.0, state
+    chrony_offset = -state["system_time"]
+    record("offset_client_chrony_offset_seconds", round(chrony_offset, 6))
+    assert synced_master(state, master_refids), state
+    assert abs(chrony_offset - OFFSET) < 1.0, state
+    for name in CLIENTS:
+        if name != OFFSET_CLIENT:
+            assert abs(tracking(name)["system_time"]) < 0.1, name
 
 
 def test_failover_when_the_serving_master_stops(master_refids):
+    """Stop the master that serves its local clock: every client moves to the other master and stays Normal."""
     serving = serving_master(master_refids)
     assert serving, dict((name, tracking(name)) for name in MASTERS)
     other = [m for m in MASTERS if m != serving][0]
     RESULTS["stopped_master"] = serving
     docker_exec(serving, "systemctl", "stop", "chrony")
     start = time.monotonic()
-
-    def all_on_other():
-        states = dict((name, tracking(name)) for name in CLIENTS)
-        return states if all(synced_master(s, master_refids) == other for s in states.values()) else None
-
-    states, elapsed = wait_for(all_on_other, FAILOVER_LIMIT)
-    record("failover_seconds_all_clients_on_%s" % other, round(elapsed, 1))
-    assert states, dict((name, tracking(name)) for name in CLIENTS)
-    _, other_local_after = wait_for(lambda: tracking(other).get("refid") == LOCAL_REFID, FAILOVER_LIMIT)
-    record("seconds_until_%s_serves_its_local_clock" % other, round(time.monotonic() - start, 1))
-    # stays Normal and on the other master for 10 s
-    deadline = time.monotonic() + 10
+    times, bad = {}, []
+    other_local = None
+    while len(times) < len(CLIENTS) and time.monotonic() - start < FAILOVER_LIMIT:
+        for name in CLIENTS:
+            state = tracking(name)
+            if state.get("leap") != "Normal":
+                bad.append((round(time.monotonic() - start, 1), name, state))
+            if name not in times and synced_master(state, master_refids) == other:
+                times[name] = round(time.monotonic() - start, 1)
+        if other_local is None and tracking(other).get("refid") == LOCAL_REFID:
+            other_local = round(time.monotonic() - start, 1)
+        time.sleep(0.5)
+    # The other master keeps its (now stale) reference and serves stratum 9 until its root distance reaches
+    # chrony's local "distance" (1 s by default, days away); clients are Normal on it either way. Recorded only.
+    record("failover", {"stopped": serving, "seconds_until_each_client_is_on_%s" % other: times,
+                        "seconds_until_%s_serves_its_local_clock" % other: other_local,
+                        "state_of_%s" % other: tracking(other)})
+    assert set(times) == set(CLIENTS), dict((name, tracking(name)) for name in CLIENTS)
+    assert not bad, bad[:5]
+    # and stays there, Normal
+    deadline = time.monotonic() + STABLE_FOR
     while time.monotonic() < deadline:
         for name in CLIENTS:
             state = tracking(name)
             assert synced_master(state, master_refids) == other, (name, state)
-        time.sleep(0.5)
+        time.sleep(1.0)
 
 
 def test_no_flapping_when_it_comes_back(master_refids):
+    """Start the stopped master again: every client stays Normal on a master, with at most one switch."""
     stopped = RESULTS["stopped_master"]
     docker_exec(stopped, "systemctl", "start", "chrony")
     switches = dict((name, 0) for name in CLIENTS)
     last = dict((name, synced_master(tracking(name), master_refids)) for name in CLIENTS)
+    moved = {}
     bad = []
-    deadline = time.monotonic() + STABLE_FOR
+    start = time.monotonic()
     samples = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() - start < STABLE_FOR + 30:
         for name in CLIENTS:
             state = tracking(name)
             master = synced_master(state, master_refids)
@@ -188,11 +232,15 @@ def test_no_flapping_when_it_comes_back(master_refids):
                 bad.append((name, state))
             elif master != last[name]:
                 switches[name] += 1
+                moved.setdefault(name, round(time.monotonic() - start, 1))
                 last[name] = master
         samples += 1
         time.sleep(1.0)
-    record("after_restart_%ss" % int(STABLE_FOR), {"samples": samples, "reference_switches": switches,
-                                                    "final_masters": last})
-    assert not bad, bad
-    # at most one move per client (back to the restarted master, if orphan mode prefers it): no flapping
+    record("after_restart_of_%s" % stopped, {"seconds_observed": STABLE_FOR + 30, "samples": samples,
+                                              "reference_switches": switches, "seconds_until_switch": moved,
+                                              "final_masters": last})
+    assert not bad, bad[:5]
+    # at most one move per client (back to the restarted master, which orphan mode prefers): no flapping
     assert all(count <= 1 for count in switches.values()), switches
+    states = dict((name, tracking(name)) for name in MASTERS)
+    assert sorted(state["refid"] == LOCAL_REFID for state in states.values()) == [False, True], states
