@@ -82,14 +82,20 @@ class Run:
         return found
 
 
-def render(tmp_path, inventory):
+def render(tmp_path, inventory, extra_vars=None):
+    """Render every host of ``inventory`` (a dict, or the path of an inventory file)."""
     outdir = tmp_path / "out"
     outdir.mkdir()
-    inv = tmp_path / "inventory.yml"
-    inv.write_text(yaml.safe_dump(inventory))
+    if isinstance(inventory, dict):
+        inv = tmp_path / "inventory.yml"
+        inv.write_text(yaml.safe_dump(inventory))
+    else:
+        inv = inventory
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     cmd = [PLAYBOOK_BIN, PLAYBOOK, "-i", str(inv), "-e", "fc_render_dir=%s" % outdir]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     try:
         result = json.loads(proc.stdout)
@@ -190,7 +196,8 @@ def test_site_name_matches_nothing(tmp_path):
     run = render(tmp_path, site_inventory(host_vars={"c2": {"chrony_airgap_site": "plant-typo"}}))
     assert not run.ok
     assert "matches no inventory group and no other host" in run.failures()["c2"]
-    assert "c2.conf" not in os.listdir(run.outdir)
+    # one bad host stops the whole play (any_errors_fatal) before any file is written
+    assert run.written() == []
 
 
 def test_client_with_its_own_source(tmp_path):
@@ -204,7 +211,7 @@ def test_client_with_a_foreign_extra_line(tmp_path):
     run = render(tmp_path, site_inventory(host_vars={"c1": {"chrony_extra_lines": ["pool 2.debian.pool.ntp.org"]}}))
     assert not run.ok
     assert "pool 2.debian.pool.ntp.org" in run.failures()["c1"]
-    assert "c1.conf" not in os.listdir(run.outdir)
+    assert run.written() == []
 
 
 def test_allow_all_is_a_warning(tmp_path):
@@ -212,3 +219,19 @@ def test_allow_all_is_a_warning(tmp_path):
     assert run.ok, run.failures()
     assert "allow all" in run.lines("m1")
     assert any("serves every network" in message for message in run.messages())
+
+
+def test_the_documented_example_inventory(tmp_path):
+    """inventory/airgap-example.yml (docs/airgap.md) plans as documented: two sites, no cross-site source."""
+    run = render(tmp_path, os.path.join(ROOT, "inventory", "airgap-example.yml"), extra_vars=FAKE_FACTS)
+    assert run.ok, run.failures() or run.proc.stderr[-2000:]
+    assert time_lines(run.lines("plant-a-ntp1")) == ["server 10.10.0.12 iburst", "refclock SHM 0 refid GPS delay 0.2"]
+    assert time_lines(run.lines("plant-a-ntp2")) == ["server 10.10.0.11 iburst"]
+    for name in ("plant-a-ntp1", "plant-a-ntp2"):
+        assert "local stratum 8 orphan" in run.lines(name) and "allow 10.10.0.0/16" in run.lines(name)
+    assert time_lines(run.lines("plant-a-scada1")) == ["server 10.10.0.11 iburst", "server 10.10.0.12 iburst"]
+    assert time_lines(run.lines("plant-b-ntp1")) == ["server ntp.dmz.example.net iburst"]
+    assert "local stratum 8" in run.lines("plant-b-ntp1") and "allow 10.20.0.0/24" in run.lines("plant-b-ntp1")
+    assert time_lines(run.lines("plant-b-hmi1")) == ["server 10.20.0.11 iburst"]
+    for host in run.written():
+        assert_parses(os.path.join(run.outdir, host + ".conf"))

@@ -137,6 +137,18 @@ def test_master_lists_itself_fails_the_whole_site():
         assert any("time master m1 lists itself (10.1.0.10)" in e for e in plan(host, records, groups)["errors"])
 
 
+def test_master_lists_itself_as_localhost():
+    records, groups = site(m2={"sources": [{"hostname": "127.0.0.1"}]})
+    assert any("time master m2 lists itself (127.0.0.1)" in e for e in plan("c1", records, groups)["errors"])
+
+
+def test_master_networks_that_cannot_be_evaluated_are_a_warning():
+    records, groups = site(m2={"client_networks": None})
+    result = plan("c1", records, groups)
+    assert result["errors"] == []
+    assert any("cannot check what time master m2 of site 'all' serves" in w for w in result["warnings"])
+
+
 def test_master_without_allow():
     records, groups = site(m2={"client_networks": []})
     errors = plan("c1", records, groups)["errors"]
