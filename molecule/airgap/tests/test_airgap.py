@@ -236,9 +236,9 @@ def test_no_flapping_when_it_comes_back(master_refids):
                 last[name] = master
         samples += 1
         time.sleep(1.0)
-    record("after_restart_of_%s" % stopped, {"seconds_observed": STABLE_FOR + 30, "samples": samples,
-                                              "reference_switches": switches, "seconds_until_switch": moved,
-                                              "final_masters": last})
+    record("after_restart_of_%s" % stopped, {
+        "seconds_observed": STABLE_FOR + 30, "samples": samples, "reference_switches": switches,
+        "seconds_until_switch": moved, "final_masters": last})
     assert not bad, bad[:5]
     # at most one move per client (back to the restarted master, which orphan mode prefers): no flapping
     assert all(count <= 1 for count in switches.values()), switches
