@@ -14,9 +14,10 @@ log "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
 if tar -tzf "$tarball" | grep -Eq '^(\.venv|\.cache|collections|molecule|scripts)/'; then
   die "the tarball contains development files"
 fi
-ansible-galaxy collection install --offline -p "$work/coll" "$tarball" >/dev/null
+ANSIBLE_COLLECTIONS_PATH="$work/coll" ansible-galaxy collection install --offline -p "$work/coll" "$tarball" >/dev/null
 cd "$work" || exit
-export ANSIBLE_COLLECTIONS_PATH="$work/coll" ANSIBLE_CONFIG=/dev/null
+printf '[defaults]\n' > "$work/empty.cfg"  # no ansible.cfg of the checkout
+export ANSIBLE_COLLECTIONS_PATH="$work/coll" ANSIBLE_CONFIG="$work/empty.cfg"
 for p in $(ansible-doc -l fleetclock.timesync 2>/dev/null | awk '{print $1}'); do
   ansible-doc "$p" >/dev/null || die "ansible-doc $p failed for the installed collection"
 done

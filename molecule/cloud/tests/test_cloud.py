@@ -17,13 +17,15 @@ ALIBABA_NAMES = ["ntp.cloud.aliyuncs.com"] + ["ntp%d.cloud.aliyuncs.com" % n for
 EXPECTED = {
     # host: (detected cloud, exact source lines, addresses chronyc must list, leapsectz allowed)
     "fc-cloud-aws": ("aws", AWS, {"169.254.169.123"}, False),
-    "fc-cloud-gcp": ("gcp", ["server metadata.google.internal prefer iburst"], {"169.254.169.254"}, False),
+    "fc-cloud-gcp": ("gcp", ["server metadata.google.internal prefer iburst"], set(), False),
     "fc-cloud-azure": ("azure", ["refclock PHC /dev/ptp_hyperv poll 3 dpoll -2 offset 0 stratum 2"], None, True),
     "fc-cloud-oci": ("oci", OCI, {"169.254.169.254"}, True),
-    "fc-cloud-alibaba": ("alibaba", ["server %s minpoll 4 maxpoll 10 iburst" % n for n in ALIBABA_NAMES],
-                         {"192.0.2.10"} | {"192.0.2.%d" % n for n in range(17, 23)}, True),
+    "fc-cloud-alibaba": ("alibaba", ["server %s iburst minpoll 4 maxpoll 10" % n for n in ALIBABA_NAMES], set(), True),
     "fc-cloud-override": ("oci", OCI, {"169.254.169.254"}, True),
 }
+# Sources given by name: chronyd resolves them with AI_ADDRCONFIG, which finds nothing in a container
+# whose only interface is loopback, so they stay "sources with unknown address" (chronyc activity).
+NAMED = {"fc-cloud-gcp": 1, "fc-cloud-alibaba": len(ALIBABA_NAMES)}
 
 
 def name(host):
@@ -80,3 +82,7 @@ def test_chronyd_lists_exactly_the_profile_sources(host):
     rows = host.check_output("chronyc -n -c sources").splitlines()
     listed = {row.split(",")[2] for row in rows if row}
     assert listed == addresses
+    # chronyc -c activity: online, offline, burst online, burst offline, unknown address
+    activity = host.check_output("chronyc -c activity").split(",")
+    assert int(activity[4]) == NAMED.get(name(host), 0), activity
+    assert sum(int(n) for n in activity) == len(addresses) + NAMED.get(name(host), 0), activity
