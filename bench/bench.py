@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark the fleetclock audit against the naive `ansible -m command -a 'date +%s.%N'`.
 
-    python3 bench/bench.py --sizes 20,50,100,200 --connections docker,docker_api,ssh --repeats 3
+    python3 bench/bench.py --sizes 20,50,100 --transports docker,ssh --repeats 3
 
 Builds one fleet of max(sizes) containers (image bench/host.Dockerfile: python3, chrony
-running with no source, sshd) on an internal Docker network this script creates, with a
+running with no source, sshd) on an internal Docker network this script creates (Docker
+picks the subnet), with a
 per-host clock offset injected by libfaketime and recorded as the truth. A fleet of N uses
 the first N hosts. For every N, repeat and connection it runs, alternating in this order:
 
@@ -73,8 +74,8 @@ def sh(cmd, check=True, **kw):
 # ------------------------------------------------------------------ fleet
 
 class Fleet:
-    def __init__(self, tag, size, subnet, seed, workdir):
-        self.tag, self.size, self.subnet = tag, size, subnet
+    def __init__(self, tag, size, seed, workdir):
+        self.tag, self.size = tag, size
         self.net = "fc-%s-net" % tag
         self.label = "fleetclock.bench=%s" % tag
         self.workdir = workdir
@@ -108,9 +109,8 @@ class Fleet:
     def up(self):
         self.build_image()
         sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.key])
-        sh(["docker", "network", "create", "--internal", "--subnet", self.subnet,
-            "--label", self.label, self.net])
-        log("starting %d containers on internal network %s (%s)" % (self.size, self.net, self.subnet))
+        sh(["docker", "network", "create", "--internal", "--label", self.label, self.net])
+        log("starting %d containers on internal network %s" % (self.size, self.net))
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(self._start, self.names))
         out = sh(["docker", "inspect", "-f", "{{.Name}} {{(index .NetworkSettings.Networks \"%s\").IPAddress}}" % self.net]
@@ -288,6 +288,7 @@ def run_one(fleet, connection, size, method, args, idx):
     env = dict(os.environ, ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(run_dir, "cp"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0")
     env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env.update(args.variants.get(method, {}))
     if method.startswith("naive"):
         forks = method[len("naive"):]
         cmd = [os.path.join(VENV_BIN, "ansible"), "all", "-i", inv, "-m", "command", "-a", "date +%s.%N",
@@ -326,12 +327,12 @@ def _ms(value):
     return "%.0f ms" % (value * 1e3) if value < 10 else "%.1f s" % value
 
 
-def summarise(runs):
+def summarise(runs, methods=METHODS):
     rows = []
     keys = sorted({(r["connection"], r["size"]) for r in runs}, key=lambda k: (list(CONNECTIONS).index(k[0]), k[1]))
     for connection, size in keys:
         base = None
-        for method in METHODS:
+        for method in methods:
             mine = [r for r in runs if (r["connection"], r["size"], r["method"]) == (connection, size, method)]
             if not mine:
                 continue
@@ -350,7 +351,7 @@ def summarise(runs):
                 "tree_rss_mb": max(r["tree_rss_mb"] for r in mine),
                 "measured": min(r["measured"] for r in mine),
                 "max_err": max(errs) if errs else None,
-                "misses": sum(r["misses"] for r in mine) if method == "audit" and all(r["misses"] is not None for r in mine) else None,
+                "misses": sum(r["misses"] for r in mine) if method.startswith("audit") and all(r["misses"] is not None for r in mine) else None,
                 "median_bound": statistics.median(bounds) if bounds else None,
                 "load1": statistics.median(r["load1"] for r in mine),
             })
@@ -387,28 +388,35 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="20,50,100,200", help="fleet sizes (default: %(default)s)")
-    ap.add_argument("--connections", default="docker,docker_api,ssh",
+    ap.add_argument("--sizes", default="20,50,100", help="fleet sizes (default: %(default)s)")
+    ap.add_argument("--transports", "--connections", dest="connections", default="docker,ssh",
                     help="from %s (default: %%(default)s)" % ", ".join(CONNECTIONS))
     ap.add_argument("--methods", default=",".join(METHODS), help="from %s (default: all)" % ", ".join(METHODS))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--audit-forks", type=int, default=0, help="forks for the audit (default: ansible.cfg's)")
     ap.add_argument("--naive-max-size", type=int, default=0,
                     help="skip the naive methods above this N (0: never skip)")
+    ap.add_argument("--audit-variant", action="append", default=[], metavar="NAME:VAR=VALUE[,VAR=VALUE]",
+                    help="also run the audit as method audit-NAME with these environment variables "
+                         "(A/B of a setting in the same run), e.g. slots1:FLEETCLOCK_SAMPLE_SLOTS=1")
     ap.add_argument("--tag", default="bench", help="container name prefix fc-TAG- (default: %(default)s)")
-    ap.add_argument("--subnet", default="10.213.0.0/16")
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     conns = [c.strip() for c in args.connections.split(",")]
     methods = [m.strip() for m in args.methods.split(",")]
-    bad = [c for c in conns if c not in CONNECTIONS] + [m for m in methods if m not in METHODS]
+    args.variants = {}
+    for spec in args.audit_variant:
+        name, _, assignments = spec.partition(":")
+        args.variants["audit-" + name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
+        methods.append("audit-" + name)
+    bad = [c for c in conns if c not in CONNECTIONS] + [m for m in methods if m not in METHODS and m not in args.variants]
     if bad or max(sizes) > 900:
         ap.error("unknown connection/method %s or N > 900 (one Docker network holds < 1000 containers)" % bad)
 
     workdir = tempfile.mkdtemp(prefix="fc-bench-")
-    fleet = Fleet(args.tag, max(sizes), args.subnet, args.seed, workdir)
+    fleet = Fleet(args.tag, max(sizes), args.seed, workdir)
 
     def on_signal(signum, frame):
         raise SystemExit("interrupted (signal %d)" % signum)
@@ -431,7 +439,7 @@ def main():
                         runs.append(run_one(fleet, connection, size, method, args, idx))
     finally:
         fleet.down()
-        rows = summarise(runs)
+        rows = summarise(runs, methods)
         result = {"command": " ".join([sys.executable] + sys.argv), "machine": info, "runs": runs, "summary": rows,
                   "truth": fleet.truth, "elapsed": time.time() - started, "workdir": workdir}
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -181,8 +181,7 @@ class ActionModule(ActionBase):
         milliseconds only widen the bound), so it is as honest as a bare sample.
         Returns (chrony dict, Sample or ClockParseError).
         """
-        t0, res, t1 = self._timed_exec(DATE_COMMAND + "; " + chrony_probe_command(), sudoable=True,
-                                       slot=os.environ.get("FC_EXP_FIRST_SLOT") == "1")
+        t0, res, t1 = self._timed_exec(DATE_COMMAND + "; " + chrony_probe_command(), sudoable=True, slot=False)
         stdout, stderr = res.get("stdout", ""), res.get("stderr", "")
         clock_text, chrony_text = split_before_marker(stdout, MARK)
         chrony = parse_chrony_probe(chrony_text, res.get("rc"), stderr)
@@ -197,8 +196,6 @@ class ActionModule(ActionBase):
         del tmp
         opts = self._options()
         self._slots = sample_slots()
-        if os.environ.get("FC_EXP_MIN"):
-            opts["min_samples"] = int(os.environ["FC_EXP_MIN"])
 
         samples = []
         probe = {"status": "ok", "error": None, "clock": None, "chrony": None}
