@@ -96,6 +96,18 @@ def sample_slots():
         return max(1, os.cpu_count() or 1)
 
 
+def _try_slots(directory, order):
+    """An open, flock-ed slot file from ``order``, or None when every slot is held."""
+    for index in order:
+        handle = open(os.path.join(directory, "fleetclock-sample-slot-%d" % index), "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            handle.close()
+    return None
+
+
 @contextlib.contextmanager
 def sample_slot(directory, slots):
     """Hold one of ``slots`` controller-wide slots (flock on files in ``directory``) while sampling.
@@ -104,8 +116,10 @@ def sample_slot(directory, slots):
     slots bound how many samples of the whole run overlap.  A sample's bound
     is half its round trip, and on a busy controller the round trip is mostly
     waiting for CPU behind the other workers' commands: fewer overlapping
-    samples give tighter bounds and so fewer re-samples.  The rest of a visit
-    (worker start, connection set-up) still runs with all forks.
+    samples give tighter bounds (measured: docs/performance.md).  The rest of
+    a visit (worker start, connection set-up, the chrony read) still runs with
+    all forks.  When every slot is held, the waiters queue on a gate file and
+    only the one at the gate polls the slots, so any freed slot is taken.
     """
     if not slots:
         yield
@@ -114,17 +128,15 @@ def sample_slot(directory, slots):
     handle = None
     try:
         try:
-            for index in order:
-                handle = open(os.path.join(directory, "fleetclock-sample-slot-%d" % index), "a")
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    handle.close()
-                    handle = None
-            if handle is None:  # every slot is busy: wait for one
-                handle = open(os.path.join(directory, "fleetclock-sample-slot-%d" % order[0]), "a")
-                fcntl.flock(handle, fcntl.LOCK_EX)
+            handle = _try_slots(directory, order)
+            if handle is None:
+                with open(os.path.join(directory, "fleetclock-sample-gate"), "a") as gate:
+                    fcntl.flock(gate, fcntl.LOCK_EX)
+                    delay = 0.001
+                    while handle is None:
+                        time.sleep(delay)
+                        delay = min(delay * 2, 0.01)
+                        handle = _try_slots(directory, order)
         except OSError:  # no usable directory: sample without a limit
             pass
         yield
