@@ -68,7 +68,10 @@ def log(msg):
 
 
 def sh(cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    res = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if check and res.returncode:
+        raise SystemExit("command failed (rc=%d): %s\n%s" % (res.returncode, " ".join(cmd), res.stderr.strip()))
+    return res
 
 
 # ------------------------------------------------------------------ fleet
@@ -152,7 +155,11 @@ class Fleet:
         ids = sh(["docker", "ps", "-aq", "--filter", "label=" + self.label], check=False).stdout.split()
         for i in range(0, len(ids), 100):
             sh(["docker", "rm", "-f"] + ids[i:i + 100], check=False)
-        sh(["docker", "network", "rm", self.net], check=False)
+        for _ in range(10):  # endpoints of just-removed containers may linger for a moment
+            if sh(["docker", "network", "rm", self.net], check=False).returncode == 0 or not sh(
+                    ["docker", "network", "ls", "-q", "--filter", "name=^%s$" % self.net], check=False).stdout.strip():
+                break
+            time.sleep(2)
         if ids:
             log("removed %d containers and network %s" % (len(ids), self.net))
 
