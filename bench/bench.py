@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark the fleetclock audit against the naive `ansible -m command -a 'date +%s.%N'`.
 
     python3 bench/bench.py --sizes 20,50,100 --transports docker,ssh --repeats 3
@@ -38,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -127,7 +125,7 @@ class Fleet:
         """ssh-keyscan every host's generated ed25519 key (host key checking stays on)."""
         want = set(self.addr.values())
         lines = {}
-        for _ in range(30):
+        for dummy in range(30):
             missing = sorted(want - set(lines))
             res = sh(["ssh-keyscan", "-T", "5", "-t", "ed25519", "-f", "-"], check=False,
                      input="\n".join(missing) + "\n")
@@ -145,7 +143,7 @@ class Fleet:
 
     def _wait_chrony(self):
         last = self.container(self.names[-1])
-        for _ in range(30):
+        for dummy in range(30):
             if sh(["docker", "exec", last, "chronyc", "-n", "-c", "tracking"], check=False).returncode == 0:
                 return
             time.sleep(1)
@@ -155,7 +153,7 @@ class Fleet:
         ids = sh(["docker", "ps", "-aq", "--filter", "label=" + self.label], check=False).stdout.split()
         for i in range(0, len(ids), 100):
             sh(["docker", "rm", "-f"] + ids[i:i + 100], check=False)
-        for _ in range(10):  # endpoints of just-removed containers may linger for a moment
+        for dummy in range(10):  # endpoints of just-removed containers may linger for a moment
             if sh(["docker", "network", "rm", self.net], check=False).returncode == 0 or not sh(
                     ["docker", "network", "ls", "-q", "--filter", "name=^%s$" % self.net], check=False).stdout.strip():
                 break
@@ -210,7 +208,7 @@ def _tree_rss(root):
 def _daemon_cpu():
     """CPU seconds used so far by dockerd and containerd (the docker connection's server side)."""
     total = 0.0
-    for pid, _ in _proc_table().items():
+    for pid in _proc_table():
         try:
             with open("/proc/%d/comm" % pid) as fh:
                 comm = fh.read().strip()
@@ -394,7 +392,7 @@ def machine():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--sizes", default="20,50,100", help="fleet sizes (default: %(default)s)")
     ap.add_argument("--transports", "--connections", dest="connections", default="docker,ssh",
                     help="from %s (default: %%(default)s)" % ", ".join(CONNECTIONS))
@@ -415,7 +413,7 @@ def main():
     methods = [m.strip() for m in args.methods.split(",")]
     args.variants = {}
     for spec in args.audit_variant:
-        name, _, assignments = spec.partition(":")
+        name, dummy, assignments = spec.partition(":")
         args.variants["audit-" + name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
         methods.append("audit-" + name)
     bad = [c for c in conns if c not in CONNECTIONS] + [m for m in methods if m not in METHODS and m not in args.variants]

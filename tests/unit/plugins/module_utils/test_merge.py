@@ -98,8 +98,8 @@ def test_auto_falls_back_to_uncorrected_with_a_warning():
     assert merged["controller"]["warning"].startswith("2 slice(s) merged without correcting")
     assert "slice s2: its controller was not probed" in merged["controller"]["warning"]
     assert merged["evaluation"]["label"] == "WARNING"
-    assert [s["not_correctable"] for s in merged["merge"]["slices"]] == [None, "its controller was not probed "
-                                                                       "(fleetclock_audit_probe_controller: false)"]
+    not_probed = "its controller was not probed (fleetclock_audit_probe_controller: false)"
+    assert [s["not_correctable"] for s in merged["merge"]["slices"]] == [None, not_probed]
 
 
 def test_auto_corrects_when_it_can():
