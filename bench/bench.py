@@ -293,7 +293,8 @@ def run_one(fleet, connection, size, method, args, idx):
     env = dict(os.environ, ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(run_dir, "cp"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0")
     env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
-    env.update(args.variants.get(method, {}))
+    variant = args.variants.get(method, {})
+    env.update({k: v for k, v in variant.items() if not k.startswith("fleetclock_")})
     if method.startswith("naive"):
         forks = method[len("naive"):]
         cmd = [os.path.join(VENV_BIN, "ansible"), "all", "-i", inv, "-m", "command", "-a", "date +%s.%N",
@@ -301,6 +302,7 @@ def run_one(fleet, connection, size, method, args, idx):
     else:
         extra = {"fleetclock_audit_output_dir": run_dir, "fleetclock_audit_formats": ["json"],
                  "fleetclock_audit_fail_on_skew": False, "fleetclock_audit_fail_on_unsynchronised": False}
+        extra.update({k: v for k, v in variant.items() if k.startswith("fleetclock_")})
         cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inv, os.path.join(ROOT, "playbooks", "audit.yml"),
                "-e", json.dumps(extra)]
         if args.audit_forks:
@@ -336,20 +338,23 @@ def summarise(runs, methods=METHODS):
     rows = []
     keys = sorted({(r["connection"], r["size"]) for r in runs}, key=lambda k: (list(CONNECTIONS).index(k[0]), k[1]))
     for connection, size in keys:
-        base = None
+        base, base_runs = None, []
         for method in methods:
             mine = [r for r in runs if (r["connection"], r["size"], r["method"]) == (connection, size, method)]
             if not mine:
                 continue
             wall = statistics.median(r["wall"] for r in mine)
             if method == "naive5":
-                base = wall
+                base, base_runs = wall, mine
+            # repeat i of this method ran right after repeat i of naive5: the paired ratio cancels slow load swings
+            paired = [b["wall"] / r["wall"] for b, r in zip(base_runs, mine)] if base else []
             errs = [r["max_err"] for r in mine if r["max_err"] is not None]
             bounds = [r["median_bound"] for r in mine if r["median_bound"] is not None]
             rows.append({
                 "connection": connection, "size": size, "method": method, "repeats": len(mine),
                 "wall": wall, "walls": [round(r["wall"], 1) for r in mine],
                 "speedup": (base / wall) if base else None,
+                "paired_speedup": statistics.median(paired) if paired else None,
                 "cpu": statistics.median(r["cpu"] for r in mine),
                 "daemon_cpu": statistics.median(r["daemon_cpu"] for r in mine),
                 "maxrss_mb": max(r["maxrss_mb"] for r in mine),
@@ -364,13 +369,14 @@ def summarise(runs, methods=METHODS):
 
 
 def table(rows):
-    head = ("| connection | N | method | wall (median) | runs (s) | naive5 / this | controller CPU s | dockerd+containerd CPU s"
+    head = ("| connection | N | method | wall (median) | runs (s) | naive5 / this | paired | controller CPU s | dockerd+containerd CPU s"
             " | max RSS MB (1 proc) | peak tree RSS MB | measured | max \\|err\\| | misses / hosts×runs | median bound | load1 |")
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in rows:
-        lines.append("| %s | %d | %s | %.1f s | %s | %s | %.1f | %.1f | %.0f | %.0f | %d/%d | %s | %s | %s | %.1f |" % (
+        lines.append("| %s | %d | %s | %.1f s | %s | %s | %s | %.1f | %.1f | %.0f | %.0f | %d/%d | %s | %s | %s | %.1f |" % (
             r["connection"], r["size"], r["method"], r["wall"], " ".join("%.1f" % w for w in r["walls"]),
-            "%.1f×" % r["speedup"] if r["speedup"] else "-", r["cpu"], r["daemon_cpu"], r["maxrss_mb"], r["tree_rss_mb"],
+            "%.1f×" % r["speedup"] if r["speedup"] else "-",
+            "%.1f×" % r["paired_speedup"] if r.get("paired_speedup") else "-", r["cpu"], r["daemon_cpu"], r["maxrss_mb"], r["tree_rss_mb"],
             r["measured"], r["size"], _ms(r["max_err"]),
             "%d / %d" % (r["misses"], r["size"] * r["repeats"]) if r["misses"] is not None else "n/a (no bound)",
             _ms(r["median_bound"]), r["load1"]))
@@ -402,12 +408,22 @@ def main():
     ap.add_argument("--naive-max-size", type=int, default=0,
                     help="skip the naive methods above this N (0: never skip)")
     ap.add_argument("--audit-variant", action="append", default=[], metavar="NAME:VAR=VALUE[,VAR=VALUE]",
-                    help="also run the audit as method audit-NAME with these environment variables "
-                         "(A/B of a setting in the same run), e.g. slots1:FLEETCLOCK_SAMPLE_SLOTS=1")
+                    help="also run the audit as method audit-NAME with these environment variables, or extra "
+                         "vars for names starting with fleetclock_ (A/B of a setting in the same run), e.g. "
+                         "slots1:FLEETCLOCK_SAMPLE_SLOTS=1 or min1:fleetclock_audit_min_samples=1")
     ap.add_argument("--tag", default="bench", help="container name prefix fc-TAG- (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
+    ap.add_argument("--summarise", metavar="JSON", help="only print the table of an earlier run's --out file")
     args = ap.parse_args()
+    if args.summarise:
+        with open(args.summarise) as fh:
+            done = json.load(fh)
+        order = list(METHODS) + sorted({r["method"] for r in done["runs"]} - set(METHODS))
+        print("machine: %s" % json.dumps(done["machine"]))
+        print("command: %s" % done["command"])
+        print(table(summarise(done["runs"], order)))
+        return
     sizes = sorted(int(s) for s in args.sizes.split(","))
     conns = [c.strip() for c in args.connections.split(",")]
     methods = [m.strip() for m in args.methods.split(",")]
