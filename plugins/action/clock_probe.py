@@ -5,8 +5,8 @@
 
 Runs on the controller and talks to the host over its own connection (ssh,
 docker, local...) with raw commands, so the target needs a POSIX shell but no
-Python.  Takes clock samples bracketed by controller timestamps, then one
-command for chrony's tracking and sources.  Host problems never fail the
+Python.  Takes clock samples bracketed by controller timestamps; the first
+one shares its round trip with the command for chrony's tracking and sources.  Host problems never fail the
 task: they become the result's ``status``/``error``.  See the doc stub in
 plugins/modules/clock_probe.py for options and return values.
 """
@@ -14,13 +14,18 @@ plugins/modules/clock_probe.py for options and return values.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import random
 import signal
 import time
 
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
+    MARK,
     chrony_probe_command,
     chrony_result,
     parse_chrony_probe,
@@ -31,6 +36,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     estimate,
     need_more_samples,
     parse_remote_time,
+    split_before_marker,
 )
 
 DATE_COMMAND = "date +%s.%N"
@@ -82,6 +88,63 @@ def deadline(seconds):
             signal.setitimer(signal.ITIMER_REAL, max(old_delay - (time.monotonic() - started), 0.001))
 
 
+def sample_slots():
+    """How many clock samples may be in flight at once on this controller (FLEETCLOCK_SAMPLE_SLOTS, default: CPUs)."""
+    try:
+        return max(1, int(os.environ.get("FLEETCLOCK_SAMPLE_SLOTS", "")))
+    except ValueError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _try_slots(directory, order):
+    """An open, flock-ed slot file from ``order``, or None when every slot is held."""
+    for index in order:
+        handle = open(os.path.join(directory, "fleetclock-sample-slot-%d" % index), "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            handle.close()
+    return None
+
+
+@contextlib.contextmanager
+def sample_slot(directory, slots):
+    """Hold one of ``slots`` controller-wide slots (flock on files in ``directory``) while sampling.
+
+    Every worker of a run sees the same per-run local tmp directory, so the
+    slots bound how many samples of the whole run overlap.  A sample's bound
+    is half its round trip, and on a busy controller the round trip is mostly
+    waiting for CPU behind the other workers' commands: fewer overlapping
+    samples give tighter bounds (measured: docs/performance.md).  The rest of
+    a visit (worker start, connection set-up, the chrony read) still runs with
+    all forks.  When every slot is held, the waiters queue on a gate file and
+    only the one at the gate polls the slots, so any freed slot is taken.
+    """
+    if not slots:
+        yield
+        return
+    order = random.sample(range(slots), slots)
+    handle = None
+    try:
+        try:
+            handle = _try_slots(directory, order)
+            if handle is None:
+                with open(os.path.join(directory, "fleetclock-sample-gate"), "a") as gate:
+                    fcntl.flock(gate, fcntl.LOCK_EX)
+                    delay = 0.001
+                    while handle is None:
+                        time.sleep(delay)
+                        delay = min(delay * 2, 0.01)
+                        handle = _try_slots(directory, order)
+        except OSError:  # no usable directory: sample without a limit
+            pass
+        yield
+    finally:
+        if handle is not None:
+            handle.close()
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
@@ -105,10 +168,16 @@ class ActionModule(ActionBase):
     def _exec(self, cmd, sudoable):
         return self._low_level_execute_command(cmd, sudoable=sudoable)
 
+    def _timed_exec(self, cmd, sudoable, slot=True):
+        """Run ``cmd`` (in a sample slot unless ``slot`` is false); return (t0, result, t1)."""
+        with sample_slot(C.DEFAULT_LOCAL_TMP, self._slots if slot else 0):
+            t0 = time.time()
+            res = self._exec(cmd, sudoable=sudoable)
+            t1 = time.time()
+        return t0, res, t1
+
     def _sample(self):
-        t0 = time.time()
-        res = self._exec(DATE_COMMAND, sudoable=False)
-        t1 = time.time()
+        t0, res, t1 = self._timed_exec(DATE_COMMAND, sudoable=False)
         if res.get("rc") != 0:
             raise ClockParseError(
                 "'%s' failed with rc=%s: %s" % (DATE_COMMAND, res.get("rc"), (res.get("stderr") or res.get("stdout") or "").strip()[:200])
@@ -116,23 +185,44 @@ class ActionModule(ActionBase):
         remote, resolution = parse_remote_time(res.get("stdout", ""))
         return Sample(t0, t1, remote, resolution)
 
+    def _sample_with_chrony(self):
+        """First round trip: ``date`` then the chrony probe in one command.
+
+        Saves one round trip per host (on docker, one process spawn in the
+        container).  The reading is still bracketed by t0/t1 (chronyc's few
+        milliseconds only widen the bound), so it is as honest as a bare sample.
+        Returns (chrony dict, Sample or ClockParseError).
+        """
+        t0, res, t1 = self._timed_exec(DATE_COMMAND + "; " + chrony_probe_command(), sudoable=True, slot=False)
+        stdout, stderr = res.get("stdout", ""), res.get("stderr", "")
+        clock_text, chrony_text = split_before_marker(stdout, MARK)
+        chrony = parse_chrony_probe(chrony_text, res.get("rc"), stderr)
+        try:
+            remote, resolution = parse_remote_time(clock_text)
+        except ClockParseError as exc:
+            return chrony, ClockParseError("%s%s" % (exc, " (stderr: %s)" % stderr.strip()[:200] if stderr.strip() else ""))
+        return chrony, Sample(t0, t1, remote, resolution)
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         opts = self._options()
+        self._slots = sample_slots()
 
         samples = []
         probe = {"status": "ok", "error": None, "clock": None, "chrony": None}
         try:
             with deadline(opts["timeout"]):
                 try:
+                    if opts["collect_chrony"]:
+                        probe["chrony"], first = self._sample_with_chrony()
+                        if isinstance(first, ClockParseError):
+                            raise first
+                        samples.append(first)
                     while need_more_samples(samples, opts["target_bound"], opts["max_samples"], opts["min_samples"]):
                         samples.append(self._sample())
                 except ClockParseError as exc:
                     probe.update(status="error", error="clock sample: %s" % exc)
-                if opts["collect_chrony"]:
-                    res = self._exec(chrony_probe_command(), sudoable=True)
-                    probe["chrony"] = parse_chrony_probe(res.get("stdout", ""), res.get("rc"), res.get("stderr", ""))
         except ProbeTimeout:
             probe.update(status="timeout", error="no answer within %ss (option timeout)" % opts["timeout"])
         except AnsibleConnectionFailure as exc:

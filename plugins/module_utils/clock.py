@@ -72,6 +72,22 @@ def parse_remote_time(text):
     )
 
 
+def split_before_marker(text, marker):
+    """Split command output at the first line that starts with ``marker``.
+
+    ``"1700000000.5\n@@m@@ tracking\n..."`` -> ``("1700000000.5\n", "@@m@@ tracking\n...")``.
+    Without such a line everything is the head and the tail is empty.
+    """
+    if not isinstance(text, str):
+        return text, ""
+    pos = 0
+    for line in text.splitlines(True):
+        if line.lstrip().startswith(marker):
+            return text[:pos], text[pos:]
+        pos += len(line)
+    return text, ""
+
+
 def _check(sample):
     values = (sample.t0, sample.t1, sample.remote, sample.resolution)
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
@@ -119,9 +135,12 @@ def need_more_samples(samples, target_bound, max_samples, min_samples=1):
     """Whether another sample is worth taking.
 
     Yes while fewer than ``min_samples`` were taken; no once ``max_samples``
-    were taken, the best bound is within ``target_bound``, or the best
+    were taken, the best bound is within ``target_bound``, the best
     sample's reading error alone already exceeds the target (a whole-second
-    ``date`` can never get under 0.5 s, so more round trips do not help).
+    ``date`` can never get under 0.5 s, so more round trips do not help), or
+    the latest sample was no better than the ones before it (the round trip
+    is as short as this connection and controller load allow: another sample
+    would only add load).
     """
     count = len(samples)
     if count < min_samples:
@@ -132,5 +151,7 @@ def need_more_samples(samples, target_bound, max_samples, min_samples=1):
         return True
     best = best_sample(samples)
     if sample_bound(best) <= target_bound:
+        return False
+    if count >= 2 and sample_bound(samples[-1]) >= sample_bound(best_sample(samples[:-1])):
         return False
     return _reading_error(best) < target_bound

@@ -16,9 +16,16 @@ description:
     controller clock again (t1). The host clock was read somewhere in [t0, t1], so
     C(offset = remote - (t0 + t1\) / 2) is wrong by at most C(bound = (t1 - t0\) / 2 + resolution / 2).
     The sample with the smallest bound (shortest round trip) is kept.
-  - Takes O(min_samples) samples, then more only while the bound exceeds O(target_bound), up to O(max_samples).
-  - Then runs one command for C(chronyc -n -c tracking) and C(chronyc -n -c sources), bounded in time even when
-    chronyd does not answer.
+  - The first sample shares its round trip with the command for C(chronyc -n -c tracking) and
+    C(chronyc -n -c sources) (bounded in time even when chronyd does not answer), so a visit costs one command less;
+    chronyc's few milliseconds only widen that sample's bound.
+  - Takes O(min_samples) samples, then more only while the bound exceeds O(target_bound), up to O(max_samples),
+    and stops early when a sample was no better than the best before it (the round trip is as short as the
+    connection and the controller's load allow; another sample would only add load).
+  - At most E(FLEETCLOCK_SAMPLE_SLOTS) clock samples (default - the controller's CPU count) run at the same time
+    across all forks of a run (file locks in the run's local temporary directory); the rest of the visit runs with
+    all forks. On a busy controller a sample's round trip is mostly waiting for CPU, so this tightens the bounds
+    (see C(docs/performance.md)).
   - Host problems never fail the task. They are reported in RV(status) and RV(error) (and RV(chrony.state)),
     so one dead host does not hide the rest of the fleet from the report. Only bad option values fail the task.
   - Read-only; runs in check mode too.

@@ -13,6 +13,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     need_more_samples,
     parse_remote_time,
     sample_bound,
+    split_before_marker,
 )
 
 
@@ -133,6 +134,59 @@ def test_need_more_samples():
     assert not need_more_samples([whole], 0.05, 5)
     assert need_more_samples([whole], 0.05, 5, min_samples=2)
     assert not need_more_samples([], 0.05, 0)
+
+
+def test_need_more_samples_stops_when_the_last_sample_was_no_better():
+    slow = Sample(0.0, 0.4, 0.0, 1e-9)
+    slower = Sample(0.0, 0.6, 0.0, 1e-9)
+    better = Sample(0.0, 0.2, 0.0, 1e-9)
+    # the round trip is as short as the connection allows: another sample only adds load
+    assert not need_more_samples([slow, slower], 0.05, 5)
+    assert not need_more_samples([slow, slow], 0.05, 5)
+    # still improving: keep going
+    assert need_more_samples([slow, better], 0.05, 5)
+    assert need_more_samples([slower, slow, better], 0.05, 5)
+    # the rule compares the latest with the best before it, not with the one just before
+    assert not need_more_samples([better, slower, slow], 0.05, 5)
+    # min_samples still wins over it
+    assert need_more_samples([slow, slower], 0.05, 5, min_samples=3)
+    assert not need_more_samples([slow, slower, slower], 0.05, 5, min_samples=3)
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=2.0), min_size=0, max_size=8),
+       st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8))
+@settings(max_examples=200)
+def test_need_more_samples_properties(rtts, min_samples, max_samples):
+    samples = [Sample(0.0, rtt, 0.0, 1e-9) for rtt in rtts]
+    more = need_more_samples(samples, 0.05, max_samples, min_samples)
+    if len(samples) >= max_samples:
+        assert not more
+    elif len(samples) < min_samples:
+        assert more
+    elif samples and min(rtts) / 2 + 1e-9 / 2 + FLOAT_SLACK <= 0.05:
+        assert not more
+    elif len(samples) >= 2 and rtts[-1] >= min(rtts[:-1]):
+        assert not more
+
+
+@pytest.mark.parametrize("text, head, tail", [
+    ("1700000000.5\n@@m@@ tracking\nx\n", "1700000000.5\n", "@@m@@ tracking\nx\n"),
+    ("banner\n1700000000.5\n  @@m@@ a\n@@m@@ b\n", "banner\n1700000000.5\n", "  @@m@@ a\n@@m@@ b\n"),
+    ("1700000000.5\n", "1700000000.5\n", ""),
+    ("", "", ""),
+    ("1700000000.5 @@m@@\n", "1700000000.5 @@m@@\n", ""),  # only a line that starts with it splits
+    ("@@m@@ first\r\n", "", "@@m@@ first\r\n"),
+])
+def test_split_before_marker(text, head, tail):
+    assert split_before_marker(text, "@@m@@") == (head, tail)
+
+
+@given(st.text(max_size=200))
+def test_split_before_marker_keeps_every_character(text):
+    head, tail = split_before_marker(text, "@@m@@")
+    assert head + tail == text
+    assert tail == "" or tail.lstrip().startswith("@@m@@")
+    assert split_before_marker(None, "@@m@@") == (None, "")
 
 
 def test_sample_bound():
