@@ -17,7 +17,16 @@ step_sanity()      { bash scripts/sanity.sh; }
 step_unit()        { pytest -q -p no:cacheprovider tests/unit; }
 step_integration() { pytest -q -p no:cacheprovider tests/integration; }
 step_build()       { bash scripts/test-build.sh; }
-molecule_scenario() { molecule test -s "$1"; }
+# A scenario may leave evidence in tests/output/molecule-<scenario>-* (e.g. the audit table): printed here.
+molecule_scenario() {
+  local rc=0 f
+  rm -f tests/output/molecule-"$1"-*
+  molecule test -s "$1" || rc=$?
+  for f in tests/output/molecule-"$1"-*; do
+    [ -e "$f" ] && { log "$f"; cat "$f"; }
+  done
+  return "$rc"
+}
 
 for s in $steps; do
   log "=== step $s ==="

@@ -3,7 +3,7 @@ stops, do not flap when it comes back, and the +120 s client shows its offset.
 
 Runs `chronyc -c tracking` in the containers with `docker exec` (fast enough to poll every half second).
 Measured times are printed (the verifier runs pytest -s) and written to $FC_AIRGAP_RESULTS (default
-tests/output/airgap-results.json in the checkout). The tests run in file order and build on each other.
+tests/output/molecule-airgap-results.json in the checkout). The tests run in file order and build on each other.
 The time limits are the issue's functional bounds (sync within 60 s, failover within a bounded time), generous
 on a shared 2-core machine; the measured times are reported, not asserted against each other.
 """
@@ -24,7 +24,7 @@ FAILOVER_LIMIT = 120.0
 STABLE_FOR = 30.0
 NETWORK = "fc-ag-net"
 RESULTS_FILE = os.environ.get("FC_AIRGAP_RESULTS") or os.path.join(
-    os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd()), "tests", "output", "airgap-results.json")
+    os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd()), "tests", "output", "molecule-airgap-results.json")
 RESULTS = {}
 
 

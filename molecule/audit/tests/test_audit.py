@@ -37,9 +37,29 @@ def run_audit(tmp_path, *extra):
     return proc, report
 
 
+def keep_evidence(tmp_path, report):
+    """Copy the table and a truth-vs-measurement list to tests/output/ (CI logs print them)."""
+    out = os.path.join(ROOT, "tests", "output")
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(str(tmp_path / "clock-audit.txt"), os.path.join(out, "molecule-audit-table.txt"))
+    lines = ["host                 injected   measured        bound      |error|   inside"]
+    for h in report["hosts"]:
+        injected = TRUTH.get(h["host"], (None,))[0]
+        if injected is None or not h.get("measured"):
+            continue
+        err = abs(h["offset"] - injected)
+        lines.append("%-20s %+9.3f  %+12.6f  %9.6f  %9.6f   %s" % (
+            h["host"], injected, h["offset"], h["bound"], err, "yes" if err <= h["bound"] else "NO"))
+    with open(os.path.join(out, "molecule-audit-truth.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    return run_audit(tmp_path_factory.mktemp("audit-default"))
+    tmp_path = tmp_path_factory.mktemp("audit-default")
+    proc, report = run_audit(tmp_path)
+    keep_evidence(tmp_path, report)
+    return proc, report
 
 
 def hosts_of(report):
