@@ -29,9 +29,6 @@ ARGUMENT_SPEC = {
     "after": {"type": "path", "required": True},
     "rollout": {"type": "dict", "default": {}},
     "output_dir": {"type": "path", "default": "reports/remediate"},
-    "fail_on_skew": {"type": "bool", "default": True},
-    "fail_on_unsynchronised": {"type": "bool", "default": True},
-    "fail_on_unreachable": {"type": "bool", "default": True},
     "fail_task": {"type": "bool", "default": True},
 }
 FILE_NAMES = {"table": "remediate-compare.txt", "json": "remediate-compare.json"}
@@ -59,9 +56,7 @@ class ActionModule(ActionBase):
         before = _load(args["before"], "before")
         after = _load(args["after"], "after")
         try:
-            comparison = compare(before, after, args["rollout"], fail_on={
-                "skew": args["fail_on_skew"], "unsynchronised": args["fail_on_unsynchronised"],
-                "unreachable": args["fail_on_unreachable"]})
+            comparison = compare(before, after, args["rollout"])
         except CompareError as exc:
             raise AnsibleActionFail("fleetclock.timesync.audit_compare: %s" % exc)
         table = render_table(comparison)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import time
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import evaluate
-
 SCHEMA_VERSION = 1
 OUTCOMES = ("unchanged", "changed", "rolled_back", "rollback_failed", "not_attempted", "check_mode", "failed")
 STOP_OUTCOMES = ("rolled_back", "rollback_failed", "failed")
@@ -47,6 +45,8 @@ def snapshot_changes(before, after):
     """What changed between two snapshots of a host's time daemons, as short sentences.
 
     A snapshot is ``{"chrony_installed": bool, "config_checksum": str or None,
+    "config": chrony.conf's path, "files": {path: checksum or None} (both optional; chrony.conf itself is
+    reported from config_checksum),
     "services": {name: {"state": "running"|"stopped"|..., "enabled": "enabled"|"disabled"|...}}}``.
     Missing or empty snapshots give an empty list.
     """
@@ -64,6 +64,14 @@ def snapshot_changes(before, after):
             changes.append("chrony.conf removed")
         else:
             changes.append("chrony.conf changed")
+    old_files, new_files = before.get("files") or {}, after.get("files") or {}
+    config = after.get("config") or before.get("config")
+    for path in sorted(set(old_files) | set(new_files)):
+        if path == config:
+            continue
+        old_file, new_file = old_files.get(path), new_files.get(path)
+        if old_file != new_file:
+            changes.append("%s %s" % (path, "written" if old_file is None else "removed" if new_file is None else "changed"))
     old_services = before.get("services") or {}
     new_services = after.get("services") or {}
     for name in sorted(set(old_services) | set(new_services)):
@@ -103,16 +111,14 @@ def _fleet_view(report):
     }
 
 
-def compare(before, after, rollout=None, fail_on=None, now=None):
+def compare(before, after, rollout=None, now=None):
     """Build the comparison dict.
 
     ``before`` / ``after``: audit report dicts (schema v1).  ``rollout``: ``{host: {"outcome": one of
     OUTCOMES, "reason": str or None, "needs_step": bool, "batch": int or None, "snapshot_before": dict,
     "snapshot_after": dict}}``; hosts missing from it count as ``not_attempted``.
-    ``fail_on``: the audit's switches ``{"skew", "unsynchronised", "unreachable"}`` (default all true) used
-    to evaluate the after report again (the playbook audits with every switch off so the comparison
-    still runs).  ``status`` is CRITICAL (2) when a host failed its gate (rolled back or not), else the
-    after audit's re-evaluated status.
+    ``status`` is CRITICAL (2) when a host failed its gate (rolled back or not), else the after audit's
+    own status (its ``evaluation``, made with the operator's fail_on_* switches; UNKNOWN when missing).
     """
     _check_report(before, "the before report")
     _check_report(after, "the after report")
@@ -154,14 +160,13 @@ def compare(before, after, rollout=None, fail_on=None, now=None):
         "needs_step": [h["host"] for h in hosts if h["needs_step"]],
     }
     fleet_before, fleet_after = _fleet_view(before), _fleet_view(after)
-    switches = {"skew": True, "unsynchronised": True, "unreachable": True}
-    switches.update(fail_on or {})
-    after_status, after_reasons = evaluate(after, **{"fail_on_" + key: bool(value) for key, value in switches.items()})
+    after_status = fleet_after["status"] if fleet_after["status"] in (0, 1, 2, 3) else 3
+    after_reasons = list((after.get("evaluation") or {}).get("reasons") or [])
     fleet_after.update(status=after_status, label=STATUS_LABELS[after_status], reasons=after_reasons)
     status = 2 if failed else after_status
     reasons = []
     if failed:
-        reasons.append("rollout stopped at batch %s: %s failed the health gate (%s)" % (
+        reasons.append("rollout stopped at batch %s: %s failed (the role or the health gate) and rolled back (%s)" % (
             rollout_view["stopped_at_batch"] if rollout_view["stopped_at_batch"] is not None else "?",
             ", ".join(failed),
             "; ".join("%s: %s" % (h["host"], h["reason"] or "no reason recorded") for h in hosts if h["host"] in failed)))

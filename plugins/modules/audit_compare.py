@@ -17,8 +17,8 @@ description:
   - Per host it shows the offset and chrony state before and after, the rollout outcome, and what changed
     (from two snapshots of the host's time daemons); for the fleet the skew and the recommended JWT leeway before and after.
   - Status in RV(status) - CRITICAL (2) when any host failed its health gate (the rollout stopped), else the after
-    audit's status re-evaluated with the O(fail_on_skew), O(fail_on_unsynchronised) and O(fail_on_unreachable)
-    switches (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). The task fails on 2 and 3 unless O(fail_task=false).
+    audit's own status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), as its C(fail_on_*) switches made it.
+    The task fails on 2 and 3 unless O(fail_task=false).
   - The files are written in check mode too; they change no host.
 author:
   - fleetclock maintainers (@fleetclock)
@@ -43,18 +43,6 @@ options:
     description: Directory for the two files; created when missing. Relative to the working directory of C(ansible-playbook).
     type: path
     default: reports/remediate
-  fail_on_skew:
-    description: Re-evaluate the after audit with offsets / fleet skew over C(crit) counting as CRITICAL.
-    type: bool
-    default: true
-  fail_on_unsynchronised:
-    description: Re-evaluate the after audit with chrony not synchronised / not running counting as CRITICAL.
-    type: bool
-    default: true
-  fail_on_unreachable:
-    description: Re-evaluate the after audit with a host that could not be measured counting as CRITICAL.
-    type: bool
-    default: true
   fail_task:
     description: Fail the task when the status is CRITICAL or UNKNOWN.
     type: bool

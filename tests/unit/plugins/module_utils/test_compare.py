@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.compare import (
     OUTCOMES,
@@ -13,6 +13,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.compare import
     snapshot_changes,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import aggregate
+from ansible_collections.fleetclock.timesync.plugins.module_utils.report import render_json as render_report
 
 NOW = 1795938506.0
 
@@ -25,11 +26,11 @@ def probe(offset, state="synchronised", bound=0.01):
                                                           "ref_name": "srv", "leap_status": "Normal"}}}
 
 
-def report(offsets, states=None):
+def report(offsets, states=None, **switches):
+    """An audit report exactly as the playbook reads it: the clock-audit.json that clock_report writes."""
     states = states or {}
-    return json.loads(json.dumps(aggregate(
-        {h: probe(o, states.get(h, "synchronised")) for h, o in offsets.items()}, now=NOW,
-        options={"fail_on_skew": False, "fail_on_unsynchronised": False, "fail_on_unreachable": False})))
+    return json.loads(render_report(aggregate(
+        {h: probe(o, states.get(h, "synchronised")) for h, o in offsets.items()}, now=NOW, options=switches)))
 
 
 SNAP_TIMESYNCD = {"chrony_installed": False, "config_checksum": None, "packages": ["systemd-timesyncd"],
@@ -42,6 +43,16 @@ def test_snapshot_changes_timesyncd_to_chrony():
     assert snapshot_changes(SNAP_TIMESYNCD, SNAP_CHRONY) == [
         "chrony installed", "chrony.conf written", "chrony absent -> running/enabled",
         "systemd-timesyncd running/enabled -> absent"]
+
+
+def test_snapshot_changes_names_the_other_files():
+    before = dict(SNAP_CHRONY, config="/etc/chrony/chrony.conf",
+                  files={"/etc/chrony/chrony.conf": "abc", "/etc/default/chrony": "1", "/etc/x.d/drop.conf": None})
+    after = dict(before, config_checksum="def",
+                 files={"/etc/chrony/chrony.conf": "def", "/etc/default/chrony": "2", "/etc/x.d/drop.conf": "3"})
+    assert snapshot_changes(before, after) == [
+        "chrony.conf changed", "/etc/default/chrony changed", "/etc/x.d/drop.conf written"]
+    assert snapshot_changes(after, before)[-1] == "/etc/x.d/drop.conf removed"
 
 
 def test_snapshot_changes_config_only_and_none():
@@ -87,13 +98,23 @@ def test_compare_stopped_rollout_is_critical():
     assert "STOPPED at batch 2" in table and "rolled_back" in table and "not_attempted" in table
 
 
-def test_after_audit_is_re_evaluated_with_the_switches():
+def test_status_is_the_after_audits_own_evaluation():
     before = report({"a": 0.0, "b": 0.0})
     after = report({"a": 0.0, "b": 0.0}, {"b": "unsynchronised"})
-    assert after["evaluation"]["status"] == 1        # written with the switches off
-    assert compare(before, after, {}, now=NOW)["status"] == 2
-    relaxed = compare(before, after, {}, fail_on={"unsynchronised": False}, now=NOW)
-    assert relaxed["status"] == 1
+    result = compare(before, after, {}, now=NOW)
+    assert result["status"] == 2 and result["fleet"]["after"]["label"] == "CRITICAL"
+    assert any("not synchronised" in r for r in result["reasons"])
+    # the audit's own switches decide: with fail_on_unsynchronised off it is a WARNING
+    relaxed = report({"a": 0.0, "b": 0.0}, {"b": "unsynchronised"}, fail_on_unsynchronised=False)
+    assert compare(before, relaxed, {}, now=NOW)["status"] == 1
+
+
+def test_after_report_without_evaluation_is_unknown():
+    rep = report({"a": 0.0})
+    after = dict(rep)
+    del after["evaluation"]
+    result = compare(rep, after, {"a": {"outcome": "unchanged", "batch": 1}}, now=NOW)
+    assert result["status"] == 3 and result["label"] == "UNKNOWN"
 
 
 def test_needs_step_is_reported():
@@ -132,6 +153,7 @@ def test_render_json_round_trips():
     assert json.loads(render_json(result)) == result
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["h1", "h2", "h3", "h4"]),
                        st.floats(min_value=-1000, max_value=1000, allow_nan=False), min_size=1),
        st.dictionaries(st.sampled_from(["h1", "h2", "h3", "h4", "h5"]), st.sampled_from(OUTCOMES)))
