@@ -218,8 +218,8 @@ def render_table(comparison):
     ro = comparison["rollout"]
     lines.append("rollout         %s" % (
         "STOPPED at batch %s" % ro["stopped_at_batch"] if ro["stopped"] else "completed"))
-    lines.append("result          %s%s" % (comparison["label"],
-                                            (": " + "; ".join(comparison["reasons"])) if comparison["reasons"] else ""))
+    reasons = (": " + "; ".join(comparison["reasons"])) if comparison["reasons"] else ""
+    lines.append("result          %s%s" % (comparison["label"], reasons))
     return "\n".join(lines) + "\n"
 
 

@@ -52,7 +52,8 @@ def test_snapshot_changes_names_the_other_files():
                  files={"/etc/chrony/chrony.conf": "def", "/etc/default/chrony": "2", "/etc/x.d/drop.conf": "3"})
     assert snapshot_changes(before, after) == [
         "chrony.conf changed", "/etc/default/chrony changed", "/etc/x.d/drop.conf written"]
-    assert snapshot_changes(after, before)[-1] == "/etc/x.d/drop.conf removed"
+    reverse = snapshot_changes(before=after, after=before)
+    assert reverse[-1] == "/etc/x.d/drop.conf removed"
 
 
 def test_snapshot_changes_config_only_and_none():
