@@ -42,7 +42,10 @@ def run_playbook(out_dir, *extra):
 
 def remediate(out_dir, *extra):
     proc = run_playbook(out_dir, *extra)
-    with open(os.path.join(str(out_dir), "remediate-compare.json")) as handle:
+    path = os.path.join(str(out_dir), "remediate-compare.json")
+    assert os.path.exists(path), "no comparison written (rc %s):\n%s\n%s" % (
+        proc.returncode, proc.stdout[-6000:], proc.stderr[-2000:])
+    with open(path) as handle:
         comparison = json.load(handle)
     return proc, comparison, {h["host"]: h for h in comparison["hosts"]}
 
