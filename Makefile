@@ -25,4 +25,4 @@ lint sanity unit integration build:
 	@bash scripts/setup.sh venv collections && FC_STEPS=$@ bash scripts/test.sh
 
 molecule:
-	@bash scripts/setup.sh && FC_STEPS="molecule-default molecule-cloud molecule-audit molecule-airgap" bash scripts/test.sh
+	@bash scripts/setup.sh && FC_STEPS="molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate" bash scripts/test.sh

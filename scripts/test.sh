@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$FC_ROOT" || exit
 export PATH="$FC_VENV/bin:$PATH" ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg" PY_COLORS=0 ANSIBLE_NOCOLOR=1
-all_steps="setup lint sanity unit integration build molecule-default molecule-cloud molecule-audit molecule-airgap"
+all_steps="setup lint sanity unit integration build molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate"
 steps="${FC_STEPS:-$all_steps}"
 mkdir -p "$FC_ROOT/tests/output"
 results=() failed=0 passed=0

@@ -1,0 +1,213 @@
+"""Verify the remediate scenario.
+
+converge remediated hosts 1-4 (and idempotence ran it again; see converge.yml for why the failing
+rollout is not converge). Here the verifier checks those hosts and the first run's before/after
+report, then runs fleetclock.timesync.remediate itself: in check mode over the whole fleet (nothing may
+change), with the failing host 5-bad included (the rollout must stop at its batch, roll it back and
+leave 6-later alone), and once more on 6-later alone with a source that never answers (chrony must be
+removed again and systemd-timesyncd restored)."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import testinfra
+
+ROOT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+HEALTHY = ["fc-rem-1-correct", "fc-rem-2-nochrony", "fc-rem-3-timesyncd", "fc-rem-4-wrong"]
+FLEET = HEALTHY + ["fc-rem-5-bad", "fc-rem-6-later"]
+PREVIOUS_CONF = "# fc-rem previous config\nserver 127.0.0.2 iburst\ndriftfile /var/lib/chrony/chrony.drift\n"
+VOID = '[{"hostname": "fc-rem-server", "port": 11123, "iburst": true, "minpoll": -2, "maxpoll": 2}]'
+# the before/after reports of the test fleet, kept for the release notes (tests/output is not committed)
+SAVED = os.path.join(ROOT, "tests", "output", "remediate")
+WATCHED = ["/etc/chrony/chrony.conf", "/etc/default/chrony",
+           "/etc/systemd/system/chrony.service.d/fleetclock-container.conf"]
+
+
+def host(name):
+    return testinfra.get_host("docker://" + name)
+
+
+def run_playbook(out_dir, *extra):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"), ANSIBLE_FORCE_COLOR="false")
+    cmd = ["ansible-playbook", "-i", INVENTORY, "fleetclock.timesync.remediate",
+           "-e", "fleetclock_remediate_output_dir=%s" % out_dir,
+           "-e", "fleetclock_remediate_order=sorted", "-e", "fleetclock_remediate_sync_timeout=30"] + list(extra)
+    return subprocess.run(cmd, cwd=str(out_dir), env=env, capture_output=True, text=True, timeout=1500, check=False)
+
+
+def remediate(out_dir, *extra):
+    proc = run_playbook(out_dir, *extra)
+    path = os.path.join(str(out_dir), "remediate-compare.json")
+    assert os.path.exists(path), "no comparison written (rc %s):\n%s\n%s" % (
+        proc.returncode, proc.stdout[-6000:], proc.stderr[-2000:])
+    with open(path) as handle:
+        comparison = json.load(handle)
+    return proc, comparison, {h["host"]: h for h in comparison["hosts"]}
+
+
+def save(path, name):
+    os.makedirs(SAVED, exist_ok=True)
+    shutil.copyfile(str(path), os.path.join(SAVED, name))
+
+
+def fingerprint(names):
+    """What a change would touch: watched files, installed time daemons, their unit states."""
+    out = {}
+    for name in names:
+        h = host(name)
+        files = {path: h.file(path).md5sum if h.file(path).exists else None for path in WATCHED}
+        pkgs = h.run("dpkg-query -W -f '${Package} ${Status}\\n' chrony systemd-timesyncd 2>/dev/null").stdout
+        units = h.run("systemctl is-active chrony systemd-timesyncd; systemctl is-enabled chrony systemd-timesyncd").stdout
+        out[name] = (files, pkgs, units)
+    return out
+
+
+def chrony_tracking(name):
+    out = host(name).check_output("chronyc -c tracking")
+    return out.split(",")
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_converged_hosts_are_synced_with_the_intended_config(name):
+    h = host(name)
+    conf = h.file("/etc/chrony/chrony.conf").content_string
+    assert "server fc-rem-server iburst minpoll -2 maxpoll 2" in conf
+    assert "127.0.0.2" not in conf
+    assert h.service("chrony").is_running and h.service("chrony").is_enabled
+    fields = chrony_tracking(name)
+    assert fields[2] == "9" and fields[-1].strip() == "Normal", fields
+    if name == "fc-rem-3-timesyncd":
+        # Debian's chrony conflicts with systemd-timesyncd (time-daemon): apt removed it
+        assert not h.package("systemd-timesyncd").is_installed
+        assert h.run("systemctl is-active systemd-timesyncd").stdout.strip() != "active"
+
+
+def test_first_run_report_shows_what_changed():
+    """converge's run (kept by converge.yml in reports/first-run): each kind of host, before and after."""
+    reports = os.path.join(EPHEMERAL, "reports", "first-run")
+    with open(os.path.join(reports, "remediate-compare.json")) as handle:
+        comparison = json.load(handle)
+    save(os.path.join(reports, "remediate-compare.txt"), "first-run.txt")
+    hosts = {h["host"]: h for h in comparison["hosts"]}
+    assert set(hosts) == set(HEALTHY)
+    assert {name: hosts[name]["outcome"] for name in HEALTHY} == {
+        "fc-rem-1-correct": "unchanged", "fc-rem-2-nochrony": "changed",
+        "fc-rem-3-timesyncd": "changed", "fc-rem-4-wrong": "changed"}
+    assert [hosts[name]["batch"] for name in HEALTHY] == [1, 2, 3, 4]
+    assert hosts["fc-rem-2-nochrony"]["before"]["chrony_state"] == "missing"
+    assert hosts["fc-rem-3-timesyncd"]["before"]["chrony_state"] == "missing"
+    assert hosts["fc-rem-4-wrong"]["before"]["chrony_state"] == "unsynchronised"
+    assert {hosts[name]["after"]["chrony_state"] for name in HEALTHY} == {"synchronised"}
+    assert "chrony installed" in hosts["fc-rem-2-nochrony"]["changes"]
+    assert "systemd-timesyncd running/enabled -> absent" in hosts["fc-rem-3-timesyncd"]["changes"]
+    assert hosts["fc-rem-4-wrong"]["changes"][0] == "chrony.conf changed"
+    assert hosts["fc-rem-1-correct"]["changes"] == []
+    for phase in ("before", "after"):
+        fleet = comparison["fleet"][phase]
+        assert fleet["hosts_total"] == 4 and fleet["skew"] is not None and fleet["recommended_leeway"] is not None
+    assert comparison["fleet"]["before"]["unsynchronised"] and not comparison["fleet"]["after"]["unsynchronised"]
+    assert comparison["jwt"] == {"before": comparison["fleet"]["before"]["recommended_leeway"],
+                                 "after": comparison["fleet"]["after"]["recommended_leeway"]}
+    assert comparison["status"] < 2 and not comparison["rollout"]["stopped"], comparison["reasons"]
+    with open(os.path.join(reports, "remediate-compare.txt")) as handle:
+        text = handle.read()
+    for needle in ("fleet skew      before", "JWT leeway      before", "rollout         completed",
+                   "fc-rem-3-timesyncd", "systemd-timesyncd running/enabled -> absent"):
+        assert needle in text, text
+
+
+def test_bad_input_stops_before_anything_changes(tmp_path):
+    before = fingerprint(FLEET)
+    proc = run_playbook(tmp_path, "-e", "fleetclock_remediate_hosts=fleet",
+                        "-e", '{"fleetclock_remediate_serial": [1, "150%"]}', "-e", "fleetclock_remediate_ordr=sorted")
+    assert proc.returncode != 0
+    assert "'150%' must be a percentage" in proc.stdout, proc.stdout[-3000:]
+    assert "fleetclock_remediate_ordr is not a remediate option" in proc.stdout
+    assert fingerprint(FLEET) == before
+    assert not list(tmp_path.iterdir())     # not even the before audit ran
+
+
+def test_second_run_reported_no_change():
+    """The idempotence step ran the playbook last: every host unchanged, nothing CRITICAL."""
+    with open(os.path.join(EPHEMERAL, "reports", "remediate-compare.json")) as handle:
+        comparison = json.load(handle)
+    outcomes = {h["host"]: h["outcome"] for h in comparison["hosts"]}
+    assert outcomes == {name: "unchanged" for name in HEALTHY}
+    # WARNING at most: the controller (this machine) may run no chrony of its own
+    assert comparison["status"] < 2, comparison["reasons"]
+    assert not comparison["rollout"]["stopped"]
+    assert comparison["fleet"]["after"]["skew"] < 0.5
+
+
+def test_check_mode_changes_nothing(tmp_path):
+    before = fingerprint(FLEET)
+    proc, comparison, hosts = remediate(tmp_path, "--check", "--diff", "-e", "fleetclock_remediate_hosts=fleet")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert fingerprint(FLEET) == before
+    assert {hosts[name]["outcome"] for name in FLEET} == {"check_mode"}
+    # the would-be changes are shown: the bad host's new source and the fresh host's whole file
+    assert "+server fc-rem-server port 11123" in proc.stdout or "server fc-rem-server iburst minpoll -2 maxpoll 2 port 11123" in proc.stdout
+    assert "-server 127.0.0.2 iburst" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def failing_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("remediate-failing")
+    later_before = fingerprint(["fc-rem-6-later"])
+    proc, comparison, hosts = remediate(
+        out, "-e", "fleetclock_remediate_hosts=fleet", "-e", '{"fleetclock_remediate_serial": [1, 3, 1, 1]}')
+    return proc, comparison, hosts, later_before, out
+
+
+def test_failing_rollout_exits_non_zero_and_stops_at_its_batch(failing_run):
+    proc, comparison, hosts, dummy, out = failing_run
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert "Rollout STOPPED after batch 3" in proc.stdout
+    assert comparison["rollout"]["stopped"] and comparison["rollout"]["stopped_at_batch"] == 3
+    assert hosts["fc-rem-5-bad"]["outcome"] == "rolled_back"
+    assert hosts["fc-rem-5-bad"]["batch"] == 3
+    assert "synchronis" in (hosts["fc-rem-5-bad"]["reason"] or ""), hosts["fc-rem-5-bad"]
+    assert hosts["fc-rem-6-later"]["outcome"] == "not_attempted"
+    assert [hosts[name]["batch"] for name in HEALTHY] == [1, 2, 2, 2]
+    assert {hosts[name]["outcome"] for name in HEALTHY} == {"unchanged"}
+    assert comparison["status"] == 2
+    for phase in ("before", "after"):
+        assert json.loads((out / phase / "clock-audit.json").read_text())["schema_version"] == 1
+    assert "STOPPED at batch 3" in (out / "remediate-compare.txt").read_text()
+    save(out / "remediate-compare.txt", "failing-run.txt")
+
+
+def test_failing_host_has_its_previous_config_back(failing_run):
+    h = host("fc-rem-5-bad")
+    assert h.file("/etc/chrony/chrony.conf").content_string == PREVIOUS_CONF
+    assert h.file("/etc/default/chrony").content_string == 'DAEMON_OPTS="-F 1 -x"\n'
+    assert not h.file("/etc/systemd/system/chrony.service.d/fleetclock-container.conf").exists
+    assert h.file("/etc/systemd/system/chrony.service.d/local.conf").exists
+    assert h.service("chrony").is_running and h.service("chrony").is_enabled
+    assert "127.0.0.2" in h.check_output("chronyc -n -c sources")
+
+
+def test_later_batch_is_untouched(failing_run):
+    later_before = failing_run[3]
+    assert fingerprint(["fc-rem-6-later"]) == later_before
+    assert not host("fc-rem-6-later").package("chrony").is_installed
+
+
+def test_rollback_removes_chrony_and_restores_timesyncd(tmp_path, failing_run):
+    name = "fc-rem-6-later"
+    before = fingerprint([name])
+    proc, comparison, hosts = remediate(
+        tmp_path, "-e", "fleetclock_remediate_hosts=%s" % name, "-e", '{"chrony_sources": %s}' % VOID)
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert hosts[name]["outcome"] == "rolled_back", hosts[name]
+    h = host(name)
+    assert not h.package("chrony").is_installed
+    assert not h.file("/etc/chrony").exists
+    assert h.package("systemd-timesyncd").is_installed
+    assert h.service("systemd-timesyncd").is_enabled and h.service("systemd-timesyncd").is_running
+    assert fingerprint([name]) == before

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Options of the remediate playbook, checked before any host is touched.
+
+Pure functions, no Ansible imports: ``validate_options`` returns a list of error strings (empty: valid).
+Values may arrive as strings (``-e name=value``), so numbers and booleans are accepted in their string forms.
+"""
+
+from __future__ import annotations
+
+import re
+
+ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
+BOOL_TRUE = ("true", "yes", "on", "1")
+BOOL_FALSE = ("false", "no", "off", "0")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def _number(value):
+    """float(value) for ints, floats and numeric strings; None otherwise (booleans are not numbers)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _serial_step_error(step, where):
+    if isinstance(step, str) and _PERCENT.match(step):
+        pct = float(_PERCENT.match(step).group(1))
+        if 0 < pct <= 100:
+            return None
+        return "%s: %r must be a percentage above 0%% and at most 100%%" % (where, step)
+    num = _number(step)
+    if num is not None and num == int(num) and num >= 1:
+        return None
+    return "%s: %r must be a batch size (an integer >= 1) or a percentage such as '25%%'" % (where, step)
+
+
+def validate_options(options):
+    """Check the fleetclock_remediate_* options; missing keys (or None) mean the default and are not checked."""
+    if not isinstance(options, dict):
+        return ["the remediate options must be a dict, got %s" % type(options).__name__]
+    errors = []
+
+    def given(name):
+        return options.get(name) is not None
+
+    if given("fleetclock_remediate_hosts"):
+        hosts = options["fleetclock_remediate_hosts"]
+        if not isinstance(hosts, str) or not hosts.strip():
+            errors.append("fleetclock_remediate_hosts: %r must be a non-empty inventory pattern (a string such as "
+                          "'web:&prod')" % (hosts,))
+    if given("fleetclock_remediate_serial"):
+        serial = options["fleetclock_remediate_serial"]
+        steps = serial if isinstance(serial, list) else [serial]
+        if not steps:
+            errors.append("fleetclock_remediate_serial: the list of batch sizes is empty")
+        for index, step in enumerate(steps):
+            where = "fleetclock_remediate_serial[%d]" % index if isinstance(serial, list) else "fleetclock_remediate_serial"
+            err = _serial_step_error(step, where)
+            if err:
+                errors.append(err)
+    if given("fleetclock_remediate_max_fail_percentage"):
+        value = options["fleetclock_remediate_max_fail_percentage"]
+        num = _number(value)
+        if num is None or not 0 <= num <= 100:
+            errors.append("fleetclock_remediate_max_fail_percentage: %r must be a number from 0 to 100 "
+                          "(0: any failed host stops the rollout)" % (value,))
+    if given("fleetclock_remediate_order"):
+        order = options["fleetclock_remediate_order"]
+        if order not in ORDERS:
+            errors.append("fleetclock_remediate_order: %r must be one of %s" % (order, ", ".join(ORDERS)))
+    if given("fleetclock_remediate_sync_timeout"):
+        value = options["fleetclock_remediate_sync_timeout"]
+        num = _number(value)
+        if num is None or num != int(num) or num < 1:
+            errors.append("fleetclock_remediate_sync_timeout: %r must be a whole number of seconds >= 1" % (value,))
+    if given("fleetclock_remediate_max_offset"):
+        value = options["fleetclock_remediate_max_offset"]
+        num = _number(value)
+        if num is None or num <= 0:
+            errors.append("fleetclock_remediate_max_offset: %r must be a number of seconds above 0" % (value,))
+    if given("fleetclock_remediate_makestep"):
+        value = options["fleetclock_remediate_makestep"]
+        if not isinstance(value, bool) and str(value).strip().lower() not in BOOL_TRUE + BOOL_FALSE:
+            errors.append("fleetclock_remediate_makestep: %r must be true or false" % (value,))
+    if given("fleetclock_remediate_output_dir"):
+        value = options["fleetclock_remediate_output_dir"]
+        if not isinstance(value, str) or not value.strip():
+            errors.append("fleetclock_remediate_output_dir: %r must be a non-empty path" % (value,))
+    for name in sorted(options):
+        if name not in KNOWN and name not in INTERNAL:
+            errors.append("%s is not a remediate option (known: %s)" % (name, ", ".join(KNOWN)))
+    return errors
+
+
+KNOWN = ("fleetclock_remediate_hosts", "fleetclock_remediate_serial", "fleetclock_remediate_max_fail_percentage",
+         "fleetclock_remediate_order", "fleetclock_remediate_sync_timeout", "fleetclock_remediate_max_offset",
+         "fleetclock_remediate_makestep", "fleetclock_remediate_output_dir")
+# facts the playbook itself sets under the same prefix (a typo check must not trip over them)
+INTERNAL = tuple("fleetclock_remediate_" + name for name in (
+    "snapshot", "snapshot_files", "before", "before_files", "reason", "needs_step", "outcome", "chrony", "result",
+    "batch_no", "batch_hosts", "stopped", "comparison"))
