@@ -21,8 +21,9 @@ HEALTHY = ["fc-rem-1-correct", "fc-rem-2-nochrony", "fc-rem-3-timesyncd", "fc-re
 FLEET = HEALTHY + ["fc-rem-5-bad", "fc-rem-6-later"]
 PREVIOUS_CONF = "# fc-rem previous config\nserver 127.0.0.2 iburst\ndriftfile /var/lib/chrony/chrony.drift\n"
 VOID = '[{"hostname": "fc-rem-server", "port": 11123, "iburst": true, "minpoll": -2, "maxpoll": 2}]'
-# the before/after reports of the test fleet, kept for the release notes (tests/output is not committed)
-SAVED = os.path.join(ROOT, "tests", "output", "remediate")
+# the before/after reports of the test fleet, kept for the release notes (tests/output is not committed;
+# scripts/test.sh prints tests/output/molecule-remediate-*)
+SAVED = os.path.join(ROOT, "tests", "output")
 WATCHED = ["/etc/chrony/chrony.conf", "/etc/default/chrony",
            "/etc/systemd/system/chrony.service.d/fleetclock-container.conf"]
 
@@ -52,7 +53,7 @@ def remediate(out_dir, *extra):
 
 def save(path, name):
     os.makedirs(SAVED, exist_ok=True)
-    shutil.copyfile(str(path), os.path.join(SAVED, name))
+    shutil.copyfile(str(path), os.path.join(SAVED, "molecule-remediate-" + name))
 
 
 def fingerprint(names):
