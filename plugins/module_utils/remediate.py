@@ -9,6 +9,7 @@ Values may arrive as strings (``-e name=value``), so numbers and booleans are ac
 
 from __future__ import annotations
 
+import math
 import re
 
 ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
@@ -18,17 +19,18 @@ _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 def _number(value):
-    """float(value) for ints, floats and numeric strings; None otherwise (booleans are not numbers)."""
+    """float(value) for ints, floats and numeric strings; None otherwise (booleans, NaN and infinities are not numbers)."""
     if isinstance(value, bool):
         return None
+    num = None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        num = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip())
+            num = float(value.strip())
         except ValueError:
             return None
-    return None
+    return num if num is not None and math.isfinite(num) else None
 
 
 def _serial_step_error(step, where):

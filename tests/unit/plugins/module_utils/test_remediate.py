@@ -79,3 +79,11 @@ def test_filter_wraps_it():
 def test_never_raises_and_every_error_names_its_option(options):
     for error in validate_options(options):
         assert any(error.startswith(name) for name in options), error
+
+
+@pytest.mark.parametrize("name", ["fleetclock_remediate_serial", "fleetclock_remediate_sync_timeout",
+                                  "fleetclock_remediate_max_offset", "fleetclock_remediate_max_fail_percentage"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan", "-inf"])
+def test_nan_and_infinity_are_not_numbers(name, value):
+    errors = validate_options({name: value})
+    assert len(errors) == 1 and errors[0].startswith(name), errors
