@@ -23,7 +23,7 @@ molecule_scenario() {
   rm -f tests/output/molecule-"$1"-*
   molecule test -s "$1" || rc=$?
   for f in tests/output/molecule-"$1"-*; do
-    [ -e "$f" ] && { log "$f"; cat "$f"; }
+    [ -e "$f" ] && { log "$f"; cat "$f"; [ -z "$(tail -c 1 "$f")" ] || echo; }
   done
   return "$rc"
 }
