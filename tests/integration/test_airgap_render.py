@@ -12,12 +12,13 @@ import subprocess
 import pytest
 import yaml
 
+from test_role_render import assert_parses  # chronyd -p on a rendered file
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK_BIN = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
 if not os.path.exists(PLAYBOOK_BIN):
     PLAYBOOK_BIN = shutil.which("ansible-playbook") or PLAYBOOK_BIN
 PLAYBOOK = os.path.join(ROOT, "tests", "integration", "render", "airgap.yml")
-CHRONYD = "/usr/sbin/chronyd"
 
 pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK_BIN), reason="ansible-playbook not available")
 
@@ -106,13 +107,6 @@ def render(tmp_path, inventory, extra_vars=None):
 
 def time_lines(lines):
     return [line for line in lines if line.split()[0] in ("server", "pool", "peer", "refclock")]
-
-
-def assert_parses(path):
-    if not os.path.exists(CHRONYD):
-        pytest.skip("chronyd not installed on this host")
-    proc = subprocess.run([CHRONYD, "-p", "-f", path], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, "chronyd -p rejected %s: %s" % (path, proc.stderr)
 
 
 def test_two_masters_three_clients(tmp_path):
