@@ -1,0 +1,93 @@
+"""fleetclock skew lab: step guest clocks to exact offsets from this host, and measure them.
+
+    python3 lab_clock.py --key KEY --netns NS step NAME:PORT:OFFSET ...
+    python3 lab_clock.py --key KEY --netns NS measure NAME:PORT[:OFFSET] ...
+
+One SSH session per guest runs a tiny loop that answers 'r' with its clock (`date +%s.%N`) and 's T' by
+setting its clock to T. A reading's offset is its value minus the midpoint of the round trip on this host,
+its bound half the round trip; the best of several readings (shortest round trip) is kept. `step` sets
+each clock to host time + offset + the expected delay, measures, and corrects up to five times, then
+reports what it measured: the truth the lab's tests compare the audit with. JSON on stdout.
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+LOOP = ('while read -r c a; do case "$c" in r) date +%s.%N ;; '
+        's) date -u -s "@$a" >/dev/null && echo ok ;; esac; done')
+
+
+class Guest:
+    def __init__(self, spec, key, netns):
+        parts = spec.split(":")
+        self.name, self.port = parts[0], int(parts[1])
+        self.target = float(parts[2]) if len(parts) > 2 else None
+        self.proc = subprocess.Popen(
+            ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30",
+             "-o", "ProxyCommand=ip netns exec %s nc 127.0.0.1 %d" % (netns, self.port),
+             "-p", str(self.port), "root@" + self.name, LOOP],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise SystemExit("lab_clock: %s closed the session" % self.name)
+        return answer.strip()
+
+    def measure(self, samples=9):
+        best = None
+        for _sample in range(samples):
+            t1 = time.time()
+            value = float(self.ask("r"))
+            t2 = time.time()
+            sample = (value - (t1 + t2) / 2, (t2 - t1) / 2)
+            if best is None or sample[1] < best[1]:
+                best = sample
+        return best
+
+    def step(self, tolerance=0.002):
+        offset, bound = self.measure()
+        delay = bound  # a command runs about one half round trip after it is sent
+        for _attempt in range(5):
+            if abs(offset - self.target) <= max(tolerance, bound):
+                break
+            if self.ask("s %.6f" % (time.time() + self.target + delay)) != "ok":
+                raise SystemExit("lab_clock: could not set the clock of %s" % self.name)
+            offset, bound = self.measure()
+            delay -= offset - self.target
+        return offset, bound
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--netns", required=True)
+    ap.add_argument("action", choices=["step", "measure"])
+    ap.add_argument("guests", nargs="+", metavar="NAME:PORT[:OFFSET]")
+    args = ap.parse_args()
+    out = []
+    for spec in args.guests:
+        guest = Guest(spec, args.key, args.netns)
+        try:
+            offset, bound = guest.step() if args.action == "step" else guest.measure()
+        finally:
+            guest.close()
+        entry = {"name": guest.name, "offset": round(offset, 6), "bound": round(bound, 6), "measured_at": time.time()}
+        if guest.target is not None:
+            entry["target"] = guest.target
+        out.append(entry)
+    json.dump({"guests": out}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
