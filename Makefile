@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help audit demo-down test setup lint sanity unit integration build molecule
+.PHONY: help audit demo-down test setup lint sanity unit integration build molecule lab
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -26,3 +26,6 @@ lint sanity unit integration build:
 
 molecule:
 	@bash scripts/setup.sh && FC_STEPS="molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate" bash scripts/test.sh
+
+lab:
+	@bash scripts/setup.sh venv collections && FC_STEPS=lab bash scripts/test.sh

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$FC_ROOT" || exit
 export PATH="$FC_VENV/bin:$PATH" ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg" PY_COLORS=0 ANSIBLE_NOCOLOR=1
-all_steps="setup lint sanity unit integration build molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate"
+all_steps="setup lint sanity unit integration build molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate lab"
 steps="${FC_STEPS:-$all_steps}"
 mkdir -p "$FC_ROOT/tests/output"
 results=() failed=0 passed=0
@@ -17,6 +17,16 @@ step_sanity()      { bash scripts/sanity.sh; }
 step_unit()        { pytest -q -p no:cacheprovider tests/unit; }
 step_integration() { pytest -q -p no:cacheprovider tests/integration; }
 step_build()       { bash scripts/test-build.sh; }
+# The skew lab (VMs with their own clocks, docs/lab.md): at most FCLAB_TIMEOUT s (30 min), the lab is
+# always stopped afterwards, and its evidence (tests/output/lab-*.txt) is printed.
+step_lab() {
+  local rc=0 f
+  rm -f tests/output/lab-*
+  timeout --kill-after=30 "${FCLAB_TIMEOUT:-1800}" pytest -q -p no:cacheprovider tests/lab || rc=$?
+  bash scripts/lab.sh down >/dev/null 2>&1 || true
+  for f in tests/output/lab-*; do [ -e "$f" ] && { log "$f"; cat "$f"; }; done
+  return "$rc"
+}
 # A scenario may leave evidence in tests/output/molecule-<scenario>-* (e.g. the audit table): printed here.
 molecule_scenario() {
   local rc=0 f
