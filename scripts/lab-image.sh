@@ -7,7 +7,7 @@
 # Cached by a hash of the recipe, the guest files, the key and this script (~2 min to build).
 source "$(dirname "$0")/lib.sh"
 is_root || die "the lab image is built as root (mmdebstrap into a directory, mkfs.ext4 -d)"
-apt_install mmdebstrap qemu-utils e2fsprogs
+apt_install mmdebstrap qemu-utils e2fsprogs openssh-client
 lab="$FC_CACHE/lab" out="$FC_CACHE/lab/image"
 mkdir -p "$lab"
 [ -f "$lab/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C fleetclock-lab -f "$lab/id_ed25519"

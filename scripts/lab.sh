@@ -123,7 +123,7 @@ clock_args() { local g name addr offset role i=0; for g in "${guests[@]}"; do re
 
 cmd_up() {
   is_root || die "the lab needs root (network namespace, qemu)"
-  apt_install qemu-system-x86 qemu-utils netcat-openbsd iproute2
+  apt_install qemu-system-x86 qemu-utils netcat-openbsd iproute2 openssh-client
   cmd_down 2>/dev/null || true  # a lab left over from an earlier run goes first (its overlays use the image)
   bash "$FC_ROOT/scripts/lab-image.sh"
   mkdir -p "$run"
