@@ -18,6 +18,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import host_result
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
     DEFAULTS,
     FORMATS,
@@ -94,7 +95,8 @@ class ActionModule(ActionBase):
         results = {}
         for host in hosts:
             registered = hostvars[host].get(args["results_var"]) if host in hostvars else None
-            results[host] = normalize_result(registered)
+            # a clock_probe_batch result (run_once: registered on every host) holds every host's own
+            results[host] = normalize_result(host_result(registered, host))
         controller = normalize_result(args["controller"]) if args["controller"] is not None else None
 
         report = aggregate(results, controller=controller, options=opts)
