@@ -178,7 +178,11 @@ class ActionModule(ActionBase):
         """
         if self._visit is not None and self._visit.expired():
             raise ProbeTimeout()
-        with sample_slot(C.DEFAULT_LOCAL_TMP, self._slots if slot else 0):
+        if slot and self._visit is not None and self._visit.sample_slot is not None:
+            holder = self._visit.sample_slot  # the batch's semaphore: same limit, no polling
+        else:
+            holder = sample_slot(C.DEFAULT_LOCAL_TMP, self._slots if slot else 0)
+        with holder:
             t0 = time.time()
             res = self._exec(cmd, sudoable=sudoable)
             t1 = time.time()

@@ -23,6 +23,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.executor.task_executor import TaskExecutor
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import sample_slots
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_result, current_visit, run_visits
 
 PROBE_ACTION = "fleetclock.timesync.clock_probe"
@@ -111,7 +112,7 @@ class ActionModule(ActionBase):
             finally:
                 state.release_setup()
 
-        results = run_visits(hosts, visit, workers, args["timeout"], grace=GRACE)
+        results = run_visits(hosts, visit, workers, args["timeout"], grace=GRACE, sample_slots=sample_slots())
         result.update(batch_result(results))
         result["changed"] = False
         counts = {}

@@ -40,8 +40,10 @@ class VisitState(object):
     it, and releases whatever ``hold()`` was given (the batch's set-up lock).
     """
 
-    def __init__(self, timeout, clock=time.monotonic):
+    def __init__(self, timeout, clock=time.monotonic, sample_slot=None):
         self.timeout = timeout
+        # the batch's shared semaphore bounding how many clock samples overlap (None: the probe's own file locks)
+        self.sample_slot = sample_slot
         self.clock = clock
         self.deadline = clock() + timeout
         self.samples = []
@@ -121,8 +123,12 @@ def contract_result(raw):
     return error_result(message or "the visit failed without a message")
 
 
-def run_visits(hosts, visit, workers, timeout, grace=1.0, clock=time.monotonic):
+def run_visits(hosts, visit, workers, timeout, grace=1.0, clock=time.monotonic, sample_slots=None):
     """Run ``visit(host)`` for every host in at most ``workers`` threads; return {host: contract result}.
+
+    With ``sample_slots`` (a number), the visits share one semaphore of that many slots
+    (``VisitState.sample_slot``) for their clock samples: the same limit as the probe's file
+    locks, but a freed slot is handed over at once.
 
     Each visit gets ``timeout`` seconds from its start (``current_visit()`` inside it returns its
     VisitState); one still running ``grace`` s after that is recorded with ``timeout_result`` and
@@ -135,6 +141,7 @@ def run_visits(hosts, visit, workers, timeout, grace=1.0, clock=time.monotonic):
     results = {}
     active = {}
     cond = threading.Condition()
+    slot = threading.BoundedSemaphore(sample_slots) if sample_slots else None
 
     def runner(host, state):
         with visiting(state):
@@ -152,7 +159,7 @@ def run_visits(hosts, visit, workers, timeout, grace=1.0, clock=time.monotonic):
         while pending or active:
             while pending and len(active) < workers:
                 host = pending.pop(0)
-                state = VisitState(timeout, clock)
+                state = VisitState(timeout, clock, slot)
                 active[host] = state
                 threading.Thread(target=runner, args=(host, state), name="fleetclock-visit-%s" % host,
                                  daemon=True).start()

@@ -176,3 +176,25 @@ def test_run_visits_covers_every_host(hosts, workers):
     results = run_visits(hosts, lambda h: OK, workers=workers, timeout=5)
     assert list(results) == list(dict.fromkeys(hosts))
     assert all(r == OK for r in results.values())
+
+
+def test_sample_slots_are_one_shared_semaphore():
+    lock = threading.Lock()
+    inside, peak, slots = [0], [0], set()
+
+    def visit(host):
+        state = current_visit()
+        slots.add(id(state.sample_slot))
+        with state.sample_slot:
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.03)
+            with lock:
+                inside[0] -= 1
+        return OK
+
+    run_visits(["h%d" % i for i in range(8)], visit, workers=8, timeout=5, sample_slots=2)
+    assert peak[0] == 2 and len(slots) == 1
+    run_visits(["a"], lambda h: slots.add(current_visit().sample_slot) or OK, workers=1, timeout=5)
+    assert None in slots  # without sample_slots the probe uses its own file locks
