@@ -19,7 +19,7 @@ description:
     arguments, docker host, become...) is built exactly as for a per-host task, and its sampling, error bounds and
     chrony parsing are the same. Only the set-up of one visit at a time runs (it is CPU work); the probes overlap.
   - Unreachable hosts, hosts that answer nonsense and hosts that miss their deadline are recorded in their result
-    (RV(hosts.<host>.status)), never fatal. A visit still running one second after its O(timeout) is abandoned
+    (C(status) in its entry of RV(hosts)), never fatal. A visit still running one second after its O(timeout) is abandoned
     and recorded as V(timeout) with the samples it had taken.
   - Used by the audit playbook when C(fleetclock_audit_batch) is true (see C(docs/performance.md) for what it
     saves).
