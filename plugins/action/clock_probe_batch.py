@@ -83,6 +83,9 @@ class ActionModule(ActionBase):
                                     " (got %r)" % args["timeout"])
         hosts = args["hosts"]
         if hosts is None:
+            if not self._task.run_once:
+                raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: use run_once: true (the task visits every "
+                                        "host of the play itself), or give the hosts to visit in hosts")
             hosts = list(task_vars.get("ansible_play_batch") or task_vars.get("ansible_play_hosts") or [])
 
         variable_manager = self._task.get_variable_manager()

@@ -29,7 +29,8 @@ author:
 options:
   hosts:
     description:
-      - Inventory host names to visit. Default - the hosts of the play's current batch (C(ansible_play_batch)).
+      - Inventory host names to visit. Default - the hosts of the play's current batch (C(ansible_play_batch)); the
+        task must then have C(run_once) (otherwise every host would visit every host, and the task fails).
     type: list
     elements: str
   workers:

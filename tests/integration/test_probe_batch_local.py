@@ -136,6 +136,17 @@ def test_limit_and_explicit_hosts(tmp_path):
     assert sorted(results) == ["b"]
 
 
+def test_without_run_once_it_refuses_to_visit_every_host_from_every_host(tmp_path):
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"a": host(), "b": host()}}}))
+    playbook = tmp_path / "batch.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                        "    - fleetclock.timesync.clock_probe_batch: {}\n")
+    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(inventory), str(playbook)], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+    assert proc.returncode != 0 and "use run_once: true" in proc.stdout
+
+
 @pytest.mark.parametrize("args, message", [
     ({"workers": 0}, "workers must be at least 1"),
     ({"timeout": 0}, "timeout must be between 0 and 3600"),
