@@ -60,7 +60,7 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def _visit_task(self, probe_args):
-        task = self._task.copy()
+        task = self._task.copy(exclude_tasks=True)  # its parents (play, block keywords), not their other tasks
         for name, value in CLEARED_KEYWORDS.items():
             if name in task.fattributes:
                 setattr(task, name, value)

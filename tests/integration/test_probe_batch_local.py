@@ -136,6 +136,20 @@ def test_limit_and_explicit_hosts(tmp_path):
     assert sorted(results) == ["b"]
 
 
+def test_play_keywords_reach_the_visits(tmp_path):
+    """The play's connection keyword (no ansible_connection variable) applies to every visit, as per host."""
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"a": {}, "b": {}}}}))
+    playbook = tmp_path / "batch.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  connection: local\n  tasks:\n"
+                        "    - fleetclock.timesync.clock_probe_batch: {}\n      run_once: true\n      register: probe\n")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(inventory), str(playbook)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300, check=False)
+    batch = list(json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"].values())[0]
+    assert {h: r["status"] for h, r in batch["hosts"].items()} == {"a": "ok", "b": "ok"}, batch
+
+
 def test_without_run_once_it_refuses_to_visit_every_host_from_every_host(tmp_path):
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": {"a": host(), "b": host()}}}))
