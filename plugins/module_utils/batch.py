@@ -179,12 +179,21 @@ def batch_result(results):
     return {BATCH_KEY: 1, "hosts": results}
 
 
+def is_batch_result(registered):
+    return isinstance(registered, dict) and bool(registered.get(BATCH_KEY)) and isinstance(registered.get("hosts"), dict)
+
+
+def batch_holds(registered, host):
+    """Whether ``registered`` is a batch result with an entry for ``host``."""
+    return is_batch_result(registered) and host in registered["hosts"]
+
+
 def host_result(registered, host):
     """What ``host`` registered: its own entry when ``registered`` is a batch result, else ``registered``.
 
     A ``run_once`` task's registered value is set on every host of the play, so a batch result is
     found under each host's ``results_var``; a host missing from it has no result (None).
     """
-    if isinstance(registered, dict) and registered.get(BATCH_KEY) and isinstance(registered.get("hosts"), dict):
+    if is_batch_result(registered):
         return registered["hosts"].get(host)
     return registered

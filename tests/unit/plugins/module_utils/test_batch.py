@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import (
     BATCH_KEY,
     VisitState,
+    batch_holds,
     batch_result,
     contract_result,
     current_visit,
     error_result,
     host_result,
+    is_batch_result,
     run_visits,
     timeout_result,
     visiting,
@@ -168,6 +170,9 @@ def test_host_result_unpacks_a_batch_and_passes_others_through():
     assert host_result(OK, "a") is OK
     assert host_result(None, "a") is None
     assert host_result({"skipped": True}, "a") == {"skipped": True}
+    assert is_batch_result(packed) and not is_batch_result(OK) and not is_batch_result(None)
+    assert not is_batch_result({BATCH_KEY: 1, "hosts": None})
+    assert batch_holds(packed, "a") and not batch_holds(packed, "b") and not batch_holds(None, "a")
 
 
 @settings(max_examples=30, deadline=None)
