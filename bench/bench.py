@@ -11,6 +11,7 @@ the first N hosts. For every N, repeat and connection it runs, alternating in th
   naive5   ansible all -m command -a 'date +%s.%N' -f 5
   naive10  the same with -f 10
   audit    ansible-playbook playbooks/audit.yml (forks from ansible.cfg unless --audit-forks)
+  audit-batch  the same with -e fleetclock_audit_batch=true (every host visited from one process)
 
 and reports per connection, N and method: median wall time, ratio to naive5, controller CPU
 seconds (user+sys of the ansible process and its waited-for children, from wait4), peak RSS
@@ -48,7 +49,9 @@ CONNECTIONS = {
     "docker_api": "community.docker.docker_api",
     "ssh": "ssh",
 }
-METHODS = ("naive5", "naive10", "audit")
+METHODS = ("naive5", "naive10", "audit", "audit-batch")
+# built-in audit variants (method -> extra vars, as with --audit-variant)
+BUILTIN_VARIANTS = {"audit-batch": {"fleetclock_audit_batch": "true"}}
 PAGE = os.sysconf("SC_PAGE_SIZE")
 # Each host starts sshd (which execs into the faked environment only for sessions) and a
 # chronyd with no source; the container's own env fakes docker exec'd processes.
@@ -427,7 +430,7 @@ def main():
     sizes = sorted(int(s) for s in args.sizes.split(","))
     conns = [c.strip() for c in args.connections.split(",")]
     methods = [m.strip() for m in args.methods.split(",")]
-    args.variants = {}
+    args.variants = dict(BUILTIN_VARIANTS)
     for spec in args.audit_variant:
         name, dummy, assignments = spec.partition(":")
         args.variants["audit-" + name] = dict(item.split("=", 1) for item in assignments.split(",") if item)

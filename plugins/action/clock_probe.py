@@ -24,6 +24,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import current_visit
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
     MARK,
     chrony_probe_command,
@@ -149,6 +150,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
     _supports_check_mode = True
+    _visit = None
 
     def _options(self):
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
@@ -169,8 +171,18 @@ class ActionModule(ActionBase):
         return self._low_level_execute_command(cmd, sudoable=sudoable)
 
     def _timed_exec(self, cmd, sudoable, slot=True):
-        """Run ``cmd`` (in a sample slot unless ``slot`` is false); return (t0, result, t1)."""
-        with sample_slot(C.DEFAULT_LOCAL_TMP, self._slots if slot else 0):
+        """Run ``cmd`` (in a sample slot unless ``slot`` is false); return (t0, result, t1).
+
+        In a batch visit (clock_probe_batch, a thread: no SIGALRM) the deadline is checked before
+        every command instead.
+        """
+        if self._visit is not None and self._visit.expired():
+            raise ProbeTimeout()
+        if slot and self._visit is not None and self._visit.sample_slot is not None:
+            holder = self._visit.sample_slot  # the batch's semaphore: same limit, no polling
+        else:
+            holder = sample_slot(C.DEFAULT_LOCAL_TMP, self._slots if slot else 0)
+        with holder:
             t0 = time.time()
             res = self._exec(cmd, sudoable=sudoable)
             t1 = time.time()
@@ -204,18 +216,24 @@ class ActionModule(ActionBase):
         return chrony, Sample(t0, t1, remote, resolution)
 
     def run(self, tmp=None, task_vars=None):
+        # in a batch visit: the deadline starts now, the next host's set-up may start, and the batch
+        # sees the samples and chrony data as they come (kept if the visit is abandoned at its deadline)
+        self._visit = current_visit()
+        if self._visit is not None:
+            self._visit.started()
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         opts = self._options()
         self._slots = sample_slots()
-
-        samples = []
+        samples = self._visit.samples if self._visit is not None else []
         probe = {"status": "ok", "error": None, "clock": None, "chrony": None}
         try:
             with deadline(opts["timeout"]):
                 try:
                     if opts["collect_chrony"]:
                         probe["chrony"], first = self._sample_with_chrony()
+                        if self._visit is not None:
+                            self._visit.chrony = probe["chrony"]
                         if isinstance(first, ClockParseError):
                             raise first
                         samples.append(first)

@@ -34,7 +34,9 @@ options:
     elements: str
   results_var:
     description:
-      - Name of the variable registered by the M(fleetclock.timesync.clock_probe) task on each host.
+      - Name of the variable registered by the M(fleetclock.timesync.clock_probe) task on each host,
+        or by a C(run_once) M(fleetclock.timesync.clock_probe_batch) task (whose result holds every host's
+        own under C(hosts); each host's entry is used).
     type: str
     default: fleetclock_probe
   controller:

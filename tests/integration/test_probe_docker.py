@@ -17,6 +17,7 @@ import uuid
 
 import pytest
 
+from test_probe_batch_local import run_batch
 from test_probe_local import ROOT, run_probe
 
 pytestmark = pytest.mark.integration
@@ -92,11 +93,14 @@ def fleet():
         sh("docker", "rm", "-f", *names.values(), check=False)
 
 
-def test_probe_over_docker(fleet, tmp_path):
+def docker_hosts(fleet):
     conn = {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"}
     hosts = {name: dict(conn) for name in fleet.values()}
     hosts["fc-probe-it-gone"] = dict(conn)
-    results, proc = run_probe(tmp_path, hosts)
+    return hosts
+
+
+def check_docker_results(fleet, results):
     server, fake, plain = (results[fleet[k]] for k in ("server", "fake", "plain"))
     for result in (server, fake, plain):
         assert result["status"] == "ok", result
@@ -116,6 +120,17 @@ def test_probe_over_docker(fleet, tmp_path):
     assert gone["clock"] is None and not gone.get("failed")
     print("measured:", {k: {f: results[v]["clock"][f] for f in ("offset", "bound", "rtt", "samples")}
                         for k, v in fleet.items()})
+
+
+def test_probe_over_docker(fleet, tmp_path):
+    results, proc = run_probe(tmp_path, docker_hosts(fleet))
+    check_docker_results(fleet, results)
+
+
+def test_batch_probe_over_docker(fleet, tmp_path):
+    """The same hosts visited from one process (clock_probe_batch): the same results."""
+    results, batch, proc = run_batch(tmp_path, docker_hosts(fleet))
+    check_docker_results(fleet, results)
 
 
 def test_chrony_status_over_docker(fleet, tmp_path):

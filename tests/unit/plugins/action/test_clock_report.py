@@ -147,3 +147,18 @@ def test_check_only_touches_nothing(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert saved["files"] == [] and "options are valid" in saved["msg"]
     assert not (tmp_path / "new").exists()
+
+
+def test_batch_results_are_read_per_host(tmp_path):
+    """A clock_probe_batch result registered on every host: each host's own entry is used; a host missing from it
+    has no result, and a host with its own per-host result keeps it."""
+    batch = {"fleetclock_batch": 1, "changed": False,
+             "hosts": {"h-ok": probe(0.001), "h-down": {"status": "unreachable", "error": "Failed to connect",
+                                                        "clock": None, "chrony": None}}}
+    planted = {"h-ok": batch, "h-down": batch, "h-none": batch, "h-far": probe(-2.0)}
+    proc, saved = run(tmp_path, {"output_dir": str(tmp_path / "r"), "fail_on_unreachable": False}, planted)
+    hosts = {h["host"]: h for h in saved["report"]["hosts"]}
+    assert hosts["h-ok"]["measured"] and hosts["h-ok"]["offset"] == 0.001
+    assert hosts["h-far"]["measured"] and hosts["h-far"]["offset"] == -2.0
+    assert hosts["h-down"]["status"] == "unreachable" and "Failed to connect" in hosts["h-down"]["error"]
+    assert not hosts["h-none"]["measured"] and hosts["h-none"]["status"] == "no_result"

@@ -1,0 +1,178 @@
+"""clock_probe_batch for real (ansible-playbook, run_once): the same hosts as test_probe_local.py, visited
+from one process. Each host's entry must be what the per-host clock_probe reports for it."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from test_probe_local import LOCAL, ROOT, host, wrapper
+
+pytestmark = pytest.mark.integration
+PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+PLAY = """
+- name: Probe
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Probe every clock from one process
+      fleetclock.timesync.clock_probe_batch: %s
+      run_once: true
+      delegate_to: localhost
+      register: fleetclock_probe
+    - name: Every host sees the batch result
+      ansible.builtin.assert:
+        that: fleetclock_probe.fleetclock_batch == 1
+      when: inventory_hostname != 'undefined'  # its connection cannot even be templated
+"""
+CONTRACT = {"status", "error", "clock", "chrony"}
+
+
+def run_batch(tmp_path, hosts, args=None, extra=()):
+    """hosts: {name: hostvars}; returns ({host: contract result}, batch task result, CompletedProcess)."""
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
+    playbook = tmp_path / "batch.yml"
+    playbook.write_text(PLAY % json.dumps(args or {}))
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_HOST_KEY_CHECKING="False")
+    proc = subprocess.run(
+        [PLAYBOOK_BIN, "-i", str(inventory), str(playbook)] + list(extra),
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=300, check=False,
+    )
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+    tasks = report["plays"][0]["tasks"]
+    batch = list(tasks[0]["hosts"].values())[0]
+    if not batch.get("failed"):
+        assert all(not r.get("failed") for r in tasks[1]["hosts"].values()), tasks[1]
+    return batch.get("hosts"), batch, proc
+
+
+def test_local_hosts(tmp_path):
+    results, batch, proc = run_batch(tmp_path, {"a": host(), "b": host()})
+    assert batch["fleetclock_batch"] == 1 and batch["changed"] is False
+    assert "2 ok" in batch["msg"]
+    for result in results.values():
+        assert set(result) == CONTRACT
+        assert result["status"] == "ok" and result["error"] is None
+        clock = result["clock"]
+        assert abs(clock["offset"]) <= clock["bound"] and clock["bound"] <= 0.05
+        assert 2 <= clock["samples"] <= 5 and clock["resolution"] == pytest.approx(1e-9)
+
+
+@pytest.mark.skipif(not shutil.which("faketime"), reason="faketime not installed")
+def test_each_host_keeps_its_own_connection_settings(tmp_path):
+    """Per-host variables (here ansible_shell_executable) reach each host's visit, not the first host's."""
+    hosts = {}
+    for shift in (120, -3600, 7):
+        shell = wrapper(tmp_path, "fake%d.sh" % shift, 'FAKETIME_DONT_FAKE_MONOTONIC=1 exec faketime -f "%+ds" /bin/sh "$@"' % shift)
+        hosts["fake%d" % shift] = host(ansible_shell_executable=shell)
+    hosts["plain"] = host()
+    results, batch, proc = run_batch(tmp_path, hosts, {"workers": 2})
+    for name, shift in (("fake120", 120), ("fake-3600", -3600), ("fake7", 7), ("plain", 0)):
+        clock = results[name]["clock"]
+        assert results[name]["status"] == "ok", results[name]
+        assert abs(clock["offset"] - shift) <= clock["bound"] < 0.5, (name, clock)
+
+
+def test_garbage_hang_refused_undefined(tmp_path):
+    garbage = wrapper(tmp_path, "garbage.sh", "echo 'Segmentation fault'")
+    hang = wrapper(tmp_path, "hang.sh", "exec sleep 60")
+    with socket.socket() as sock:        # a loopback port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hosts = {
+        "garbage": host(ansible_shell_executable=garbage),
+        "hang": host(ansible_shell_executable=hang),
+        "refused": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": port},
+        "undefined": dict(LOCAL, ansible_connection="{{ no_such_variable }}"),
+        "fine": host(),
+    }
+    started = time.monotonic()
+    results, batch, proc = run_batch(tmp_path, hosts, {"timeout": 3})
+    assert time.monotonic() - started < 30
+    assert results["garbage"]["status"] == "error"
+    assert "Segmentation fault" in results["garbage"]["error"]
+    assert results["garbage"]["clock"] is None and results["garbage"]["chrony"]["state"] == "error"
+    assert results["hang"]["status"] == "timeout"
+    assert "3" in results["hang"]["error"] and results["hang"]["clock"] is None
+    assert results["hang"]["chrony"]["state"] == "unknown"
+    assert results["refused"]["status"] == "unreachable", results["refused"]
+    assert results["refused"]["clock"] is None
+    assert results["undefined"]["status"] == "error" and "no_such_variable" in results["undefined"]["error"]
+    assert results["fine"]["status"] == "ok"
+    assert all(set(r) == CONTRACT for r in results.values())
+
+
+def test_hang_returns_promptly(tmp_path):
+    hang = wrapper(tmp_path, "hang2.sh", "exec sleep 30")
+    started = time.monotonic()
+    results, batch, proc = run_batch(tmp_path, {"hang": host(ansible_shell_executable=hang), "fine": host()},
+                                     {"timeout": 1.5})
+    assert results["hang"]["status"] == "timeout" and results["fine"]["status"] == "ok"
+    assert time.monotonic() - started < 15
+
+
+def test_check_mode_and_no_chrony(tmp_path):
+    results, batch, proc = run_batch(tmp_path, {"plain": host()}, {"collect_chrony": False, "max_samples": 3},
+                                     ["--check"])
+    result = results["plain"]
+    assert result["status"] == "ok" and result["clock"]["samples"] <= 3
+    assert result["chrony"]["state"] == "unknown" and "collect_chrony" in result["chrony"]["error"]
+
+
+def test_limit_and_explicit_hosts(tmp_path):
+    results, batch, proc = run_batch(tmp_path, {"a": host(), "b": host(), "c": host()}, extra=["--limit", "a,c"])
+    assert sorted(results) == ["a", "c"]
+    results, batch, proc = run_batch(tmp_path, {"a": host(), "b": host()}, {"hosts": ["b"]})
+    assert sorted(results) == ["b"]
+
+
+def test_play_keywords_reach_the_visits(tmp_path):
+    """The play's connection keyword (no ansible_connection variable) applies to every visit, as per host."""
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"a": {}, "b": {}}}}))
+    playbook = tmp_path / "batch.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  connection: local\n  tasks:\n"
+                        "    - fleetclock.timesync.clock_probe_batch: {}\n      run_once: true\n      register: probe\n")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(inventory), str(playbook)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300, check=False)
+    batch = list(json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"].values())[0]
+    assert {h: r["status"] for h, r in batch["hosts"].items()} == {"a": "ok", "b": "ok"}, batch
+
+
+def test_without_run_once_it_refuses_to_visit_every_host_from_every_host(tmp_path):
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"a": host(), "b": host()}}}))
+    playbook = tmp_path / "batch.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                        "    - fleetclock.timesync.clock_probe_batch: {}\n")
+    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(inventory), str(playbook)], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+    assert proc.returncode != 0 and "use run_once: true" in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"workers": 0}, "workers must be at least 1"),
+    ({"timeout": 0}, "timeout must be between 0 and 3600"),
+    ({"samples": 3}, "samples"),
+])
+def test_bad_batch_options_fail(tmp_path, args, message):
+    results, batch, proc = run_batch(tmp_path, {"plain": host()}, args)
+    assert batch["failed"] is True and message in batch["msg"]
+
+
+def test_bad_probe_options_are_each_hosts_error(tmp_path):
+    """Options the probe checks (min/max samples) fail every visit, as the per-host task fails on every host."""
+    results, batch, proc = run_batch(tmp_path, {"a": host(), "b": host()}, {"min_samples": 4, "max_samples": 3})
+    for result in results.values():
+        assert result["status"] == "error" and "max_samples (3) must be at least min_samples (4)" in result["error"]
