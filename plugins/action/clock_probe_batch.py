@@ -16,6 +16,7 @@ values are documented in plugins/modules/clock_probe_batch.py.
 
 from __future__ import annotations
 
+import inspect
 import threading
 
 from ansible import context
@@ -41,6 +42,9 @@ CLEARED_KEYWORDS = {
     "run_once": False, "until": [], "retries": None, "changed_when": [], "failed_when": [], "notify": None,
     "async_val": 0, "poll": 0, "timeout": 0, "ignore_errors": False,
 }
+# The TaskExecutor constructor this plugin calls (ansible-core 2.19; older releases also took new_stdin).
+EXECUTOR_PARAMS = ["host", "task", "job_vars", "play_context", "loader", "shared_loader_obj", "final_q",
+                   "variable_manager"]
 # Seconds a visit may overrun its deadline (a command already running) before it is abandoned.
 GRACE = 1.0
 
@@ -88,6 +92,11 @@ class ActionModule(ActionBase):
                                         "host of the play itself), or give the hosts to visit in hosts")
             hosts = list(task_vars.get("ansible_play_batch") or task_vars.get("ansible_play_hosts") or [])
 
+        params = [p for p in inspect.signature(TaskExecutor.__init__).parameters if p != "self"]
+        if params != EXECUTOR_PARAMS:
+            raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: this ansible-core's TaskExecutor takes (%s), "
+                                    "not the (%s) of the release it is tested with (2.19): audit without "
+                                    "fleetclock_audit_batch" % (", ".join(params), ", ".join(EXECUTOR_PARAMS)))
         variable_manager = self._task.get_variable_manager()
         inventory = getattr(variable_manager, "_inventory", None)
         if inventory is None:

@@ -23,6 +23,9 @@ description:
     and recorded as V(timeout) with the samples it had taken.
   - Used by the audit playbook when C(fleetclock_audit_batch) is true (see C(docs/performance.md) for what it
     saves).
+  - It calls ansible-core's task executor directly, which is not a stable interface. It is tested with
+    ansible-core 2.19; on a release whose executor takes other arguments it fails with a message that says so,
+    before any host is visited (the per-host audit works on every supported release).
   - Read-only; runs in check mode too.
 author:
   - fleetclock maintainers (@fleetclock)
