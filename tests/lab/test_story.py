@@ -1,7 +1,8 @@
 """The skew lab story, end to end, on VMs with clocks of their own (scripts/lab.sh; docs/lab.md).
 
 1. Audit the lab: every injected offset lies inside its reported bound, the fleet skew is ~123 s, the run
-   exits non-zero, and the JWT guidance names the +120 s guest -> master pair.
+   exits non-zero, and the JWT guidance names the +120 s guest -> master pair; the batch mode
+   (fleetclock_audit_batch) measures the same.
 2. The incident: a token minted on the +120 s guest is rejected by the master with leeway 0
    ('The token is not yet valid (nbf)').
 3. Remediate the lab as an air-gapped site (batches [1, 100%]: the master first, then the clients).
@@ -65,10 +66,10 @@ def playbook(name, out_dir, *extra):
     return res
 
 
-def audit(out_dir):
+def audit(out_dir, **extra_vars):
     os.makedirs(out_dir, exist_ok=True)
-    res = playbook("audit", out_dir, "-e", json.dumps({"fleetclock_audit_output_dir": out_dir,
-                                                       "fleetclock_audit_formats": ["table", "json"]}))
+    res = playbook("audit", out_dir, "-e", json.dumps(dict({"fleetclock_audit_output_dir": out_dir,
+                                                            "fleetclock_audit_formats": ["table", "json"]}, **extra_vars)))
     with open(os.path.join(out_dir, "clock-audit.json")) as f:
         report = json.load(f)
     return res, report, {h["host"]: h for h in report["hosts"]}
@@ -122,6 +123,13 @@ def test_1_audit_finds_the_skew(state):
             "%s: audit %+.4f +/- %.4f s, truth between %+.4f and %+.4f s" % (name, host["offset"], host["bound"], lo, hi))
     fleet = report["fleet"]
     assert (fleet["skew_max_host"], fleet["skew_min_host"]) == ("fclab-c1", "fclab-c2")
+    # the batch mode (one controller process, real SSH through the ProxyCommand) measures the same truth
+    res_b, report_b, hosts_b = audit(str(state["dir"] / "before-batch"), fleetclock_audit_batch=True)
+    assert res_b.returncode != 0 and set(hosts_b) == set(hosts)
+    for name, host in hosts_b.items():
+        t = after[name]
+        assert abs(host["offset"] - t["offset"]) <= host["bound"] + t["bound"] + 0.01, (name, host, t)
+    assert abs(report_b["fleet"]["skew"] - 123.0) < 0.5, report_b["fleet"]
     assert abs(fleet["skew"] - 123.0) < 0.5, fleet
     pairs = {(p["issuer"], p["verifier"]): p for p in report["jwt"]["nbf_rejected"]["pairs"]}
     assert (AHEAD, MASTER) in pairs and pairs[(AHEAD, MASTER)]["certain"], report["jwt"]
