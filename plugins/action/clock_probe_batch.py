@@ -24,17 +24,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.executor.task_executor import TaskExecutor
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import ARGUMENT_SPEC as PROBE_OPTIONS
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import sample_slots
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_result, current_visit, run_visits
 
 PROBE_ACTION = "fleetclock.timesync.clock_probe"
-PROBE_OPTIONS = {
-    "min_samples": {"type": "int", "default": 2},
-    "max_samples": {"type": "int", "default": 5},
-    "target_bound": {"type": "float", "default": 0.05},
-    "timeout": {"type": "float", "default": 20.0},
-    "collect_chrony": {"type": "bool", "default": True},
-}
 ARGUMENT_SPEC = dict(PROBE_OPTIONS, hosts={"type": "list", "elements": "str"}, workers={"type": "int"})
 # Task keywords of the batch task that must not apply to each visit (they are about the batch task itself).
 CLEARED_KEYWORDS = {

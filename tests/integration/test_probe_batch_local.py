@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from test_probe_local import LOCAL, ROOT, host, wrapper
+from test_probe_local import LOCAL, ROOT, host, run_play, wrapper
 
 pytestmark = pytest.mark.integration
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -35,20 +35,7 @@ CONTRACT = {"status", "error", "clock", "chrony"}
 
 def run_batch(tmp_path, hosts, args=None, extra=()):
     """hosts: {name: hostvars}; returns ({host: contract result}, batch task result, CompletedProcess)."""
-    inventory = tmp_path / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
-    playbook = tmp_path / "batch.yml"
-    playbook.write_text(PLAY % json.dumps(args or {}))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_HOST_KEY_CHECKING="False")
-    proc = subprocess.run(
-        [PLAYBOOK_BIN, "-i", str(inventory), str(playbook)] + list(extra),
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        universal_newlines=True, timeout=300, check=False,
-    )
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+    report, proc = run_play(tmp_path, hosts, PLAY % json.dumps(args or {}), extra)
     tasks = report["plays"][0]["tasks"]
     batch = list(tasks[0]["hosts"].values())[0]
     if not batch.get("failed"):

@@ -25,12 +25,12 @@ PLAY = """
 """
 
 
-def run_probe(tmp_path, hosts, args=None, extra=()):
-    """hosts: {name: hostvars}; returns ({host: task result}, CompletedProcess)."""
+def run_play(tmp_path, hosts, play, extra=()):
+    """hosts: {name: hostvars}; play: the playbook's text; returns (the json callback's report, CompletedProcess)."""
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
-    playbook = tmp_path / "probe.yml"
-    playbook.write_text(PLAY % json.dumps(args or {}))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(play)
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_HOST_KEY_CHECKING="False")
     proc = subprocess.run(
         [PLAYBOOK_BIN, "-i", str(inventory), str(playbook)] + list(extra),
@@ -41,6 +41,12 @@ def run_probe(tmp_path, hosts, args=None, extra=()):
         report = json.loads(proc.stdout)
     except ValueError:
         raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+    return report, proc
+
+
+def run_probe(tmp_path, hosts, args=None, extra=()):
+    """hosts: {name: hostvars}; returns ({host: task result}, CompletedProcess)."""
+    report, proc = run_play(tmp_path, hosts, PLAY % json.dumps(args or {}), extra)
     return report["plays"][0]["tasks"][0]["hosts"], proc
 
 
