@@ -3,14 +3,13 @@ from one process. Each host's entry must be what the per-host clock_probe report
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from test_probe_local import LOCAL, ROOT, host, run_play, wrapper
+from test_probe_local import LOCAL, ROOT, host, run_play, trouble_hosts, wrapper
 
 pytestmark = pytest.mark.integration
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -71,18 +70,7 @@ def test_each_host_keeps_its_own_connection_settings(tmp_path):
 
 
 def test_garbage_hang_refused_undefined(tmp_path):
-    garbage = wrapper(tmp_path, "garbage.sh", "echo 'Segmentation fault'")
-    hang = wrapper(tmp_path, "hang.sh", "exec sleep 60")
-    with socket.socket() as sock:        # a loopback port with nothing listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    hosts = {
-        "garbage": host(ansible_shell_executable=garbage),
-        "hang": host(ansible_shell_executable=hang),
-        "refused": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": port},
-        "undefined": dict(LOCAL, ansible_connection="{{ no_such_variable }}"),
-        "fine": host(),
-    }
+    hosts = dict(trouble_hosts(tmp_path), undefined=dict(LOCAL, ansible_connection="{{ no_such_variable }}"))
     started = time.monotonic()
     results, batch, proc = run_batch(tmp_path, hosts, {"timeout": 3})
     assert time.monotonic() - started < 30

@@ -103,19 +103,23 @@ def test_whole_second_date(tmp_path):
     assert abs(clock["offset"]) <= clock["bound"]
 
 
-def test_garbage_and_hang_and_refused(tmp_path):
+def trouble_hosts(tmp_path):
+    """A host that answers garbage, one that hangs, one whose ssh port refuses, and a fine one."""
     garbage = wrapper(tmp_path, "garbage.sh", "echo 'Segmentation fault'")
     hang = wrapper(tmp_path, "hang.sh", "exec sleep 60")
     with socket.socket() as sock:        # a loopback port with nothing listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    hosts = {
+    return {
         "garbage": host(ansible_shell_executable=garbage),
         "hang": host(ansible_shell_executable=hang),
         "refused": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": port},
         "fine": host(),
     }
-    results, proc = run_probe(tmp_path, hosts, {"timeout": 3})
+
+
+def test_garbage_and_hang_and_refused(tmp_path):
+    results, proc = run_probe(tmp_path, trouble_hosts(tmp_path), {"timeout": 3})
     assert results["garbage"]["status"] == "error"
     assert "Segmentation fault" in results["garbage"]["error"]
     assert results["garbage"]["clock"] is None
