@@ -6,9 +6,9 @@
 2. The incident: a token minted on the +120 s guest is rejected by the master with leeway 0
    ('The token is not yet valid (nbf)').
 3. Remediate the lab as an air-gapped site (batches [1, 100%]: the master first, then the clients).
-4. Audit again: every client follows the master (chrony's own offset within a few ms, and the lab's own
-   measurement of client minus master), the master keeps its boot error, and the same JWT check passes
-   with leeway 0.
+4. Wait until each client's chronyd has settled, then audit again: every client follows the master
+   (chrony's own offset within a few ms, and the lab's own measurement of client minus master), the
+   master keeps its boot error, and the same JWT check passes with leeway 0.
 The tests run in order and share one lab; the lab is started by the first and stopped at the end
 (FCLAB_KEEP=1 keeps it up, FCLAB_REUSE=1 uses a lab that is already up and untouched).
 Evidence (tables, JWT output) goes to tests/output/lab-*.txt, which `make test` prints.
@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -35,6 +36,8 @@ MASTER_ADDRESS = "192.0.2.10"
 # how far apart two lab clocks may be after remediate, in the lab's own measurement (each reading has its
 # own bound, ~15 ms under TCG; chrony keeps the clients within a few ms of the master)
 FOLLOW_TOLERANCE = 0.010
+# what "settled" means for a client's chronyd: its own offset and its own error bound
+SETTLED_OFFSET, SETTLED_BOUND, SETTLE_TIMEOUT = 0.005, 0.050, 300
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (network namespace, qemu)")
 
@@ -157,7 +160,37 @@ def test_3_remediate_as_airgapped_site(state):
     assert all(rows[h]["outcome"] == "changed" for h in rows), rows
 
 
+def chrony_tracking(name):
+    """chronyc -c tracking on a guest: (|system time|, root delay / 2 + root dispersion, ref id), or None."""
+    fields = lab("ssh", name, "chronyc", "-c", "tracking", check=False).stdout.strip().split(",")
+    if len(fields) < 14:
+        return None
+    return abs(float(fields[4])), float(fields[10]) / 2 + float(fields[11]), fields[1]
+
+
+def wait_settled(names):
+    """Wait until every client's chronyd has settled on the master; seconds waited per client.
+
+    The health gate lets a client through once it is synchronised within fleetclock_remediate_max_offset;
+    right after its step chronyd is still slewing the rest and has no frequency estimate yet (chronyc
+    tracking then shows tens of ms and a root dispersion of seconds, seen under TCG on a busy 2-core host).
+    """
+    start, waited, last = time.monotonic(), {}, {}
+    for name in names:
+        while True:
+            last[name] = chrony_tracking(name)
+            if last[name] and last[name][0] <= SETTLED_OFFSET and last[name][1] <= SETTLED_BOUND:
+                waited[name] = time.monotonic() - start
+                break
+            if time.monotonic() - start > SETTLE_TIMEOUT:
+                pytest.fail("chronyd on %s has not settled within %d s: (|offset|, bound, ref) = %s"
+                            % (name, SETTLE_TIMEOUT, last[name]))
+            time.sleep(5)
+    return waited
+
+
 def test_4_clients_follow_the_master(state):
+    waited = wait_settled(CLIENTS)
     res, report, hosts = audit(str(state["dir"] / "after"))
     now = truth()
     m = now[MASTER]
@@ -168,6 +201,8 @@ def test_4_clients_follow_the_master(state):
         lines.append("%-14s %+12.4f %10.4f %+14.6f %12.6f %8s" % (
             name, t["offset"] - m["offset"], t["bound"] + m["bound"], h["chrony_offset"], h["chrony_error_bound"],
             h["reference"]))
+    lines.append("chronyd settled (|offset| <= %g s, bound <= %g s) after: %s" % (
+        SETTLED_OFFSET, SETTLED_BOUND, ", ".join("%s %.0f s" % (n, waited[n]) for n in CLIENTS)))
     with open(os.path.join(str(state["dir"] / "after"), "clock-audit.txt")) as f:
         evidence("4-audit-after", f.read() + "\n" + "\n".join(lines))
     # OK or WARNING (the controller itself runs no chrony here, a WARNING); never CRITICAL
