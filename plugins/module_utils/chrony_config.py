@@ -198,8 +198,27 @@ def _check_option(var_label, name, kind, low, high, value):
     return None
 
 
-def _unknown_keys(item, known):
-    return sorted(str(k) for k in item if k not in known)
+def _key_errors(label, item, known, misplaced, misplaced_hint):
+    """Errors for keys that belong to the other kind of entry (misplaced) and for keys nobody knows."""
+    errors = []
+    wrong = sorted(str(k) for k in item if k in misplaced)
+    if wrong:
+        errors.append(misplaced_hint % (label, ", ".join(wrong)))
+    unknown = sorted(str(k) for k in item if k not in known and k not in misplaced)
+    if unknown:
+        errors.append("%s: unknown option(s) %s; known options are: %s" % (label, ", ".join(unknown), ", ".join(known)))
+    return errors
+
+
+def _option_errors(label, item, options):
+    """Range/type errors of the entry's options (table rows: name, kind, low, high)."""
+    errors = []
+    for name, kind, low, high in options:
+        if name in item and item[name] is not None:
+            err = _check_option(label, name, kind, low, high, item[name])
+            if err:
+                errors.append(err)
+    return errors
 
 
 def validate_source(source, index=0, var="chrony_sources"):
@@ -207,16 +226,9 @@ def validate_source(source, index=0, var="chrony_sources"):
     label = _where(var, index, source)
     if not isinstance(source, dict):
         return ["%s: each source must be a dict with at least 'hostname', got %s" % (label, _show(source))]
-    errors = []
-    refclock_keys = sorted(k for k in source if k in _REFCLOCK_ONLY)
-    if refclock_keys:
-        errors.append(
-            "%s: refclock keys %s do not belong in a source; put reference clocks in chrony_refclocks "
-            "(driver, parameter, poll, ...) and keep only NTP server/pool keys here" % (label, ", ".join(refclock_keys)))
-    unknown = [k for k in _unknown_keys(source, SOURCE_KEYS) if k not in _REFCLOCK_ONLY]
-    if unknown:
-        errors.append("%s: unknown option(s) %s; known options are: %s"
-                      % (label, ", ".join(unknown), ", ".join(SOURCE_KEYS)))
+    errors = _key_errors(label, source, SOURCE_KEYS, _REFCLOCK_ONLY,
+                         "%s: refclock keys %s do not belong in a source; put reference clocks in chrony_refclocks "
+                         "(driver, parameter, poll, ...) and keep only NTP server/pool keys here")
     host = source.get("hostname")
     if host is None or host == "":
         errors.append("%s: 'hostname' is required (a DNS name or an IP address)" % label)
@@ -226,11 +238,7 @@ def validate_source(source, index=0, var="chrony_sources"):
     pool = source.get("pool", False)
     if not isinstance(pool, bool):
         errors.append("%s: option 'pool' must be true or false, got %s" % (label, _show(pool)))
-    for name, kind, low, high in SOURCE_OPTIONS:
-        if name in source and source[name] is not None:
-            err = _check_option(label, name, kind, low, high, source[name])
-            if err:
-                errors.append(err)
+    errors.extend(_option_errors(label, source, SOURCE_OPTIONS))
     minpoll = as_int(source.get("minpoll"))
     maxpoll = as_int(source.get("maxpoll"))
     if minpoll is not None and maxpoll is not None and minpoll > maxpoll:
@@ -250,16 +258,9 @@ def validate_refclock(refclock, index=0, var="chrony_refclocks"):
     label = _where(var, index, refclock)
     if not isinstance(refclock, dict):
         return ["%s: each refclock must be a dict with 'driver' and 'parameter', got %s" % (label, _show(refclock))]
-    errors = []
-    source_keys = sorted(k for k in refclock if k in _SOURCE_ONLY)
-    if source_keys:
-        errors.append(
-            "%s: NTP source keys %s do not belong in a refclock; put NTP servers and pools in chrony_sources "
-            "and keep only refclock keys here" % (label, ", ".join(source_keys)))
-    unknown = [k for k in _unknown_keys(refclock, REFCLOCK_KEYS) if k not in _SOURCE_ONLY]
-    if unknown:
-        errors.append("%s: unknown option(s) %s; known options are: %s"
-                      % (label, ", ".join(unknown), ", ".join(REFCLOCK_KEYS)))
+    errors = _key_errors(label, refclock, REFCLOCK_KEYS, _SOURCE_ONLY,
+                         "%s: NTP source keys %s do not belong in a refclock; put NTP servers and pools in "
+                         "chrony_sources and keep only refclock keys here")
     driver = refclock.get("driver")
     if driver not in REFCLOCK_DRIVERS:
         errors.append("%s: 'driver' must be one of %s, got %s" % (label, ", ".join(REFCLOCK_DRIVERS), _show(driver)))
@@ -272,11 +273,7 @@ def validate_refclock(refclock, index=0, var="chrony_refclocks"):
     elif not isinstance(param, str) or not _PATH_RE.fullmatch(param):
         errors.append("%s: 'parameter' must be an absolute path without spaces, newlines, quotes or '#' "
                       "(e.g. /dev/ptp0 or /dev/ptp0:nocrossts), got %s" % (label, _show(param)))
-    for name, kind, low, high in REFCLOCK_OPTIONS:
-        if name in refclock and refclock[name] is not None:
-            err = _check_option(label, name, kind, low, high, refclock[name])
-            if err:
-                errors.append(err)
+    errors.extend(_option_errors(label, refclock, REFCLOCK_OPTIONS))
     return errors
 
 
