@@ -24,11 +24,11 @@ author:
   - fleetclock maintainers (@fleetclock)
 options:
   before:
-    description: Path of the audit JSON report taken before the rollout.
+    description: Path of the audit JSON report (C(clock-audit.json)) taken before the rollout, or of the directory that holds it.
     type: path
     required: true
   after:
-    description: Path of the audit JSON report taken after the rollout.
+    description: Path of the audit JSON report (C(clock-audit.json)) taken after the rollout, or of the directory that holds it.
     type: path
     required: true
   rollout:
@@ -49,14 +49,7 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Writes the comparison on the controller in check mode too; it changes no host.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - fleetclock.timesync.attributes.controller_report
 seealso:
   - module: fleetclock.timesync.clock_report
 """

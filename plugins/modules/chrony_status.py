@@ -42,14 +42,7 @@ options:
     type: float
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; it runs in check mode as well.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - fleetclock.timesync.attributes.read_only
 notes:
   - C(chronyc waitsync) never succeeds on a server whose reference is C(local); use O(require=local) or
     O(require=synchronised_or_local) for masters.

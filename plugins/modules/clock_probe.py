@@ -64,6 +64,7 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleetclock.timesync.attributes.read_only
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
@@ -72,13 +73,6 @@ attributes:
     support: none
   bypass_host_loop:
     support: none
-  check_mode:
-    support: full
-    details: Read-only; it runs in check mode as well.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - Sign convention everywhere is C(offset = host clock - controller clock); positive means the host is ahead (fast).
   - The error bound assumes nothing about network symmetry; it is loose by design, never wrong.

@@ -65,6 +65,7 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleetclock.timesync.attributes.read_only
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
@@ -74,13 +75,6 @@ attributes:
   bypass_host_loop:
     support: none
     details: Use C(run_once); the task itself runs for one host and visits all of O(hosts).
-  check_mode:
-    support: full
-    details: Read-only; it runs in check mode as well.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - Do not use it in a play with the C(free) strategy (C(run_once) is not supported there).
   - Task keywords of this task (C(when), C(register), C(delegate_to), C(timeout), loops, retries) are not applied

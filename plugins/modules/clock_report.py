@@ -130,20 +130,12 @@ options:
         C(fleetclock.timesync.audit) does, so the failure message is the summary, not the whole result.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - fleetclock.timesync.attributes.controller_report
 notes:
   - Sign convention - offset = host clock minus controller clock; positive means the host is ahead.
   - Reports contain host names and measured values only, never other inventory variables.
-attributes:
-  check_mode:
-    support: full
-    description: Nothing on the hosts changes; the report files are written in check mode too.
-  diff_mode:
-    support: none
-    description: No diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the controller.
 seealso:
   - module: fleetclock.timesync.clock_probe
 """

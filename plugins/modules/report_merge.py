@@ -62,19 +62,11 @@ options:
       - Fail the task when the merged status is CRITICAL (2) or UNKNOWN (3).
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - fleetclock.timesync.attributes.controller_report
 notes:
   - Offsets from different controllers are comparable only after the correction, or when the controllers agree.
-attributes:
-  check_mode:
-    support: full
-    description: Nothing on the hosts changes; the report files are written in check mode too.
-  diff_mode:
-    support: none
-    description: No diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the controller.
 seealso:
   - module: fleetclock.timesync.clock_report
 """
