@@ -10,11 +10,9 @@ atomically.  Options and return values are documented in plugins/modules/audit_c
 
 from __future__ import annotations
 
-import json
 import os
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.compare import (
     CompareError,
@@ -23,6 +21,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.compare import
     render_table,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import write_atomic
+from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction, read_report
 
 ARGUMENT_SPEC = {
     "before": {"type": "path", "required": True},
@@ -36,23 +35,17 @@ FILE_NAMES = {"table": "remediate-compare.txt", "json": "remediate-compare.json"
 
 def _load(path, what):
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise AnsibleActionFail("fleetclock.timesync.audit_compare: cannot read the %s report %s (%s); "
-                                "run the audit with formats including json first" % (what, path, exc))
+        return read_report(path)
+    except ValueError as exc:
+        raise AnsibleActionFail("fleetclock.timesync.audit_compare: the %s report %s; "
+                                "run the audit with formats including json first" % (what, exc)) from None
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
-    _supports_check_mode = True
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        result, args = self.start(tmp, task_vars)
         before = _load(args["before"], "before")
         after = _load(args["after"], "after")
         try:

@@ -22,11 +22,11 @@ import threading
 from ansible import context
 from ansible.errors import AnsibleActionFail
 from ansible.executor.task_executor import TaskExecutor
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import ARGUMENT_SPEC as PROBE_OPTIONS
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import sample_slots
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_result, current_visit, run_visits
+from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction
 
 PROBE_ACTION = "fleetclock.timesync.clock_probe"
 ARGUMENT_SPEC = dict(PROBE_OPTIONS, hosts={"type": "list", "elements": "str"}, workers={"type": "int"})
@@ -51,11 +51,8 @@ def default_workers():
         return 5
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
-    _supports_check_mode = True
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def _visit_task(self, probe_args):
         task = self._task.copy(exclude_tasks=True)  # its parents (play, block keywords), not their other tasks
@@ -69,10 +66,8 @@ class ActionModule(ActionBase):
         return task
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+        result, args = self.start(tmp, task_vars)
         task_vars = task_vars or {}
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         workers = args["workers"] if args["workers"] is not None else default_workers()
         if workers < 1:
             raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: workers must be at least 1 (got %d)" % workers)

@@ -13,10 +13,8 @@ documented in plugins/modules/clock_report.py.
 from __future__ import annotations
 
 import json
-import os
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_holds, host_result, is_batch_result
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
@@ -28,11 +26,11 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
     validate_options,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
-    FILE_NAMES,
     RENDERERS,
     render_json,
-    write_atomic,
+    write_reports,
 )
+from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction, summary
 
 ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str"},
@@ -54,27 +52,14 @@ ARGUMENT_SPEC = {
     "check_only": {"type": "bool", "default": False},
     "fail_task": {"type": "bool", "default": True},
 }
-MAX_REASONS_IN_MSG = 10
 
 
-def _summary(label, reasons):
-    shown = reasons[:MAX_REASONS_IN_MSG]
-    more = len(reasons) - len(shown)
-    return "%s: %s%s" % (label, "; ".join(shown) or "all checks passed",
-                         " (and %d more, see the report)" % more if more > 0 else "")
-
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
-    _supports_check_mode = True
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+        result, args = self.start(tmp, task_vars)
         task_vars = task_vars or {}
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:
             opts = validate_options(args)
         except OptionError as exc:
@@ -106,12 +91,8 @@ class ActionModule(ActionBase):
         controller = normalize_result(args["controller"]) if args["controller"] is not None else None
 
         report = aggregate(results, controller=controller, options=opts)
-        files = []
         try:
-            for fmt in opts["formats"]:
-                path = opts["prometheus_path"] if fmt == "prometheus" and opts["prometheus_path"] else \
-                    os.path.join(opts["output_dir"], FILE_NAMES[fmt])
-                files.append(write_atomic(path, RENDERERS[fmt](report)))
+            files = write_reports(report, opts["formats"], opts["output_dir"], opts["prometheus_path"])
         except OSError as exc:
             raise AnsibleActionFail("fleetclock.timesync.clock_report: cannot write the report (%s); "
                                     "check output_dir / prometheus_path" % exc)
@@ -126,9 +107,9 @@ class ActionModule(ActionBase):
             status_label=evaluation["label"],
             reasons=evaluation["reasons"],
         )
-        summary = _summary(evaluation["label"], evaluation["reasons"])
-        result["msg"] = summary + "\n\n" + table
-        result["summary"] = summary
+        summary_line = summary(evaluation["label"], evaluation["reasons"])
+        result["msg"] = summary_line + "\n\n" + table
+        result["summary"] = summary_line
         if evaluation["status"] >= 2 and args["fail_task"]:
             result["failed"] = True
         return result

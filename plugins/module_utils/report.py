@@ -403,3 +403,13 @@ RENDERERS = {"table": render_table, "json": render_json, "prometheus": render_pr
              "junit": render_junit, "html": render_html}
 FILE_NAMES = {"table": "clock-audit.txt", "json": "clock-audit.json", "prometheus": "clock-audit.prom",
               "junit": "clock-audit.junit.xml", "html": "clock-audit.html"}
+
+
+def write_reports(report, formats, output_dir, prometheus_path=None):
+    """Write ``report`` in each of ``formats`` to output_dir (the Prometheus textfile to prometheus_path when
+    given), each file atomically; return the absolute paths in the order of ``formats``. Raises OSError."""
+    files = []
+    for fmt in formats:
+        path = prometheus_path if fmt == "prometheus" and prometheus_path else os.path.join(output_dir, FILE_NAMES[fmt])
+        files.append(write_atomic(path, RENDERERS[fmt](report)))
+    return files

@@ -103,3 +103,53 @@ def test_missing_slices_variable_fails_clearly(tmp_path):
     proc = playbook("fleetclock.timesync.merge", "-e", "fleetclock_merge_output_dir=%s" % (tmp_path / "fleet"))
     assert proc.returncode != 0
     assert "set fleetclock_merge_slices to a list" in proc.stdout
+
+
+def test_unreadable_slices_are_named(slices, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    empty_dir = tmp_path / "no-report-here"
+    empty_dir.mkdir()
+    for bad, why in ((broken, "not valid JSON"), (empty_dir, "cannot read it (No such file or directory)")):
+        proc = playbook("fleetclock.timesync.merge", "-e", json.dumps({
+            "fleetclock_merge_slices": [str(slices[0]), str(bad)], "fleetclock_merge_mode": "none",
+            "fleetclock_merge_output_dir": str(tmp_path / "fleet")}))
+        assert proc.returncode != 0
+        assert "slice %s" % (empty_dir / "clock-audit.json" if bad == empty_dir else bad) in proc.stdout, proc.stdout
+        assert why in proc.stdout, proc.stdout
+
+
+def compare_playbook(tmp_path, before, after):
+    book = tmp_path / "compare.yml"
+    book.write_text("""
+- name: Compare two audits
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Compare
+      fleetclock.timesync.audit_compare:
+        before: %s
+        after: %s
+        rollout: {local-a: {outcome: unchanged}}
+        output_dir: %s
+        fail_task: false
+""" % (json.dumps(str(before)), json.dumps(str(after)), json.dumps(str(tmp_path / "compare"))))
+    return playbook(str(book))
+
+
+def test_compare_reads_a_report_or_its_directory(slices, tmp_path):
+    # the same real report as a file and as the directory that holds it: nothing changed
+    proc = compare_playbook(tmp_path, slices[0], slices[0].parent)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    comparison = load(tmp_path / "compare" / "remediate-compare.json")
+    assert [h["host"] for h in comparison["hosts"]] == ["local-a"]
+    assert comparison["hosts"][0]["outcome"] == "unchanged"
+    assert (tmp_path / "compare" / "remediate-compare.txt").read_text().startswith("host")
+
+
+def test_compare_names_the_missing_report(slices, tmp_path):
+    missing = tmp_path / "nowhere" / "clock-audit.json"
+    proc = compare_playbook(tmp_path, missing, slices[0])
+    assert proc.returncode != 0
+    assert "the before report %s: cannot read it (No such file or directory); run the audit with formats " \
+           "including json first" % missing in proc.stdout.replace("\n", " "), proc.stdout

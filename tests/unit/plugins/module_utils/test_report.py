@@ -1,4 +1,4 @@
-"""Unit tests for module_utils/report.py: renderers (checked by real parsers and promtool) and write_atomic."""
+"""Unit tests for module_utils/report.py: renderers (checked by real parsers and promtool) write_atomic and write_reports."""
 
 from __future__ import annotations
 
@@ -226,3 +226,15 @@ def test_write_atomic_cleans_up_on_error(tmp_path):
     with pytest.raises(TypeError):
         report.write_atomic(str(target), b"bytes are not text")
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_write_reports_names_files_and_redirects_prometheus(tmp_path):
+    prom = tmp_path / "textfile" / "fleetclock.prom"
+    files = report.write_reports(REPORTS["mixed"], ["json", "prometheus", "table"], str(tmp_path / "out"), str(prom))
+    assert files == [str(tmp_path / "out" / "clock-audit.json"), str(prom), str(tmp_path / "out" / "clock-audit.txt")]
+    assert json.loads((tmp_path / "out" / "clock-audit.json").read_text()) == json.loads(report.render_json(REPORTS["mixed"]))
+    assert prom.read_text() == report.render_prometheus(REPORTS["mixed"])
+    assert sorted(os.listdir(str(tmp_path / "out"))) == ["clock-audit.json", "clock-audit.txt"]
+    # without prometheus_path the textfile goes next to the others
+    assert report.write_reports(REPORTS["one"], ["prometheus"], str(tmp_path / "two")) == [
+        str(tmp_path / "two" / "clock-audit.prom")]

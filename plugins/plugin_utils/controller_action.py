@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the collection's controller-side actions share (clock_report, report_merge, audit_compare,
+clock_probe_batch): no connection, check mode supported, options checked against one ARGUMENT_SPEC,
+and reading a clock-audit.json report."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.report import FILE_NAMES
+
+
+class ControllerAction(ActionBase):
+    """An action that runs on the controller only. Subclasses set ARGUMENT_SPEC (which also becomes
+    _VALID_ARGS) and call start() at the top of run()."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _requires_connection = False
+    ARGUMENT_SPEC: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._VALID_ARGS = frozenset(cls.ARGUMENT_SPEC)
+
+    def start(self, tmp, task_vars):
+        """ActionBase's result dict and the validated options."""
+        result = super().run(tmp, task_vars)
+        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        return result, args
+
+
+def read_report(path):
+    """The parsed audit report at ``path`` (a clock-audit.json file, or a directory holding one).
+
+    Raises ValueError naming the file and what is wrong with it.
+    """
+    if os.path.isdir(path):
+        path = os.path.join(path, FILE_NAMES["json"])
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise ValueError("%s: cannot read it (%s)" % (path, exc.strerror or exc)) from None
+    except ValueError as exc:
+        raise ValueError("%s: not valid JSON (%s)" % (path, exc)) from None
+
+
+MAX_REASONS_IN_MSG = 10
+
+
+def summary(label, reasons):
+    """The one-line status of a report: its label and its first reasons."""
+    shown = reasons[:MAX_REASONS_IN_MSG]
+    more = len(reasons) - len(shown)
+    return "%s: %s%s" % (label, "; ".join(shown) or "all checks passed",
+                         " (and %d more, see the report)" % more if more > 0 else "")
