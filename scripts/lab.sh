@@ -7,8 +7,8 @@
 #   scripts/lab.sh status | down
 # Nothing leaves the machine: every qemu runs inside the network namespace the lab creates (FCLAB_NETNS,
 # default fclab). A guest's eth0 is QEMU user-mode networking with restrict=on and one port forward, SSH on
-# the namespace's 127.0.0.1, reached from here through `ip netns exec NS nc` (the ProxyCommand in the
-# inventory). eth1 is a private L2 the guests share: a QEMU multicast socket on the namespace's loopback,
+# the namespace's 127.0.0.1, reached from here through `ip netns exec NS nc` (the ProxyCommand of the
+# lab's one ssh_config, $FC_CACHE/lab/run/ssh_config, which lab.sh, lab_clock.py and the inventory use). eth1 is a private L2 the guests share: a QEMU multicast socket on the namespace's loopback,
 # addresses from 192.0.2.0/24 (TEST-NET-1) that exist only inside the guests.
 # Acceleration: FCLAB_ACCEL=auto (default: KVM when /dev/kvm boots a guest within FCLAB_KVM_TIMEOUT s,
 # else TCG), kvm or tcg. State, logs, inventory and truth: $FC_CACHE/lab/run.
@@ -20,14 +20,31 @@ mem="${FCLAB_MEM:-256}"
 boot_timeout="${FCLAB_BOOT_TIMEOUT:-600}"
 mapfile -t guests < <(grep -v '^#' "$FC_ROOT/lab/guests" | awk 'NF >= 4 {print $1, $2, $3, $4}')
 
-ssh_opts() { # $1 = port
-  printf '%s\n' -i "$lab/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=15 \
-    -o "ProxyCommand=ip netns exec $ns nc 127.0.0.1 $1" -p "$1"
+ssh_config="$run/ssh_config"
+write_ssh_config() { # how to reach every guest: its forwarded port in the namespace, the lab's key, no host keys kept
+  local g name i=0
+  {
+    echo "# written by scripts/lab.sh up: SSH to the skew lab's guests (ssh -F this-file NAME)"
+    for g in "${guests[@]}"; do name="${g%% *}"; printf 'Host %s\n  Port %s\n' "$name" $((port_base + i)); i=$((i + 1)); done
+    echo "Host *"
+    echo "  User root"
+    echo "  IdentityFile $lab/id_ed25519"
+    echo "  IdentitiesOnly yes"
+    echo "  StrictHostKeyChecking no"
+    echo "  UserKnownHostsFile /dev/null"
+    echo "  LogLevel ERROR"
+    echo "  BatchMode yes"
+    echo "  ConnectTimeout 20"
+    echo "  ServerAliveInterval 15"
+    echo "  ProxyCommand ip netns exec $ns nc 127.0.0.1 %p"
+  } > "$ssh_config"
 }
-guest_port() { local i=0 g; for g in "${guests[@]}"; do [ "${g%% *}" = "$1" ] && { echo $((port_base + i)); return; }; i=$((i + 1)); done; die "no guest '$1' in lab/guests"; }
 # shellcheck disable=SC2029 # the command runs on the guest, as ssh joins it: that is the point
-lab_ssh() { local name="$1" port; shift; port="$(guest_port "$name")"; mapfile -t o < <(ssh_opts "$port"); ssh "${o[@]}" "root@$name" "$@"; }
+lab_ssh() {
+  [ -f "$ssh_config" ] || die "the lab is not up ($ssh_config is missing): scripts/lab.sh up"
+  grep -qx "Host $1" "$ssh_config" || die "no guest '$1' in lab/guests"
+  ssh -F "$ssh_config" "$@"
+}
 ready() { lab_ssh "$1" true </dev/null >/dev/null 2>&1; }
 
 qemu_cmd() { # name addr index accel
@@ -92,12 +109,7 @@ write_inventory() {
     echo "# written by scripts/lab.sh up: the fleetclock skew lab (one air-gapped site)"
     echo "all:"
     echo "  vars:"
-    echo "    ansible_user: root"
-    echo "    ansible_host: 127.0.0.1"
-    echo "    ansible_ssh_private_key_file: $lab/id_ed25519"
-    echo "    ansible_ssh_common_args: >-"
-    echo "      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-    echo "      -o ProxyCommand=\"ip netns exec $ns nc 127.0.0.1 %p\""
+    echo "    ansible_ssh_common_args: -F $ssh_config"
     echo "    ansible_python_interpreter: /usr/bin/python3"
     echo "    chrony_package_update_cache: false"
     echo "    chrony_airgap: true"
@@ -106,20 +118,17 @@ write_inventory() {
     echo "    time_masters:"
     echo "      hosts:"
     for g in "${guests[@]}"; do read -r name addr offset role <<<"$g"
-      [ "$role" = master ] && printf '        %s: {ansible_port: %s, chrony_airgap_address: %s}\n' "$name" $((port_base + i)) "$addr"
-      i=$((i + 1)); done
+      [ "$role" = master ] && printf '        %s: {chrony_airgap_address: %s}\n' "$name" "$addr"; done
     echo "    lab_clients:"
     echo "      hosts:"
-    i=0
     for g in "${guests[@]}"; do read -r name addr offset role <<<"$g"
-      [ "$role" = master ] || printf '        %s: {ansible_port: %s, chrony_airgap_address: %s}\n' "$name" $((port_base + i)) "$addr"
-      i=$((i + 1)); done
+      [ "$role" = master ] || printf '        %s: {chrony_airgap_address: %s}\n' "$name" "$addr"; done
   } > "$run/inventory.yml"
 }
 
-clock_tool() { python3 "$FC_ROOT/scripts/lab_clock.py" --key "$lab/id_ed25519" --netns "$ns" "$@"; }
-clock_args() { local g name addr offset role i=0; for g in "${guests[@]}"; do read -r name addr offset role <<<"$g"
-  echo "$name:$((port_base + i)):$offset"; i=$((i + 1)); done; }
+clock_tool() { python3 "$FC_ROOT/scripts/lab_clock.py" --ssh-config "$ssh_config" "$@"; }
+clock_args() { local g name addr offset role; for g in "${guests[@]}"; do read -r name addr offset role <<<"$g"
+  echo "$name:$offset"; done; }
 
 cmd_up() {
   is_root || die "the lab needs root (network namespace, qemu)"
@@ -127,6 +136,7 @@ cmd_up() {
   cmd_down 2>/dev/null || true  # a lab left over from an earlier run goes first (its overlays use the image)
   bash "$FC_ROOT/scripts/lab-image.sh"
   mkdir -p "$run"
+  write_ssh_config
   ip netns add "$ns"
   ip -n "$ns" link set lo multicast on
   ip -n "$ns" link set lo up
@@ -158,7 +168,7 @@ cmd_down() {
     local p; for p in $(ip netns pids "$ns" 2>/dev/null); do grep -q qemu "/proc/$p/comm" 2>/dev/null && kill -9 "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null || true
   fi
-  rm -f "$run"/*.qcow2
+  rm -f "$run"/*.qcow2 "$ssh_config"
   log "lab down"
 }
 

@@ -1,7 +1,9 @@
 """fleetclock skew lab: step guest clocks to exact offsets from this host, and measure them.
 
-    python3 lab_clock.py --key KEY --netns NS step NAME:PORT:OFFSET ...
-    python3 lab_clock.py --key KEY --netns NS measure NAME:PORT[:OFFSET] ...
+    python3 lab_clock.py --ssh-config FILE step NAME:OFFSET ...
+    python3 lab_clock.py --ssh-config FILE measure NAME[:OFFSET] ...
+
+FILE is the lab's ssh_config (scripts/lab.sh up writes it): how to reach each guest by its name.
 
 One SSH session per guest runs a tiny loop that answers 'r' with its clock (`date +%s.%N`) and 's T' by
 setting its clock to T. A reading's offset is its value minus the midpoint of the round trip on this host,
@@ -20,15 +22,11 @@ LOOP = ('while read -r c a; do case "$c" in r) date +%s.%N ;; '
 
 
 class Guest:
-    def __init__(self, spec, key, netns):
-        parts = spec.split(":")
-        self.name, self.port = parts[0], int(parts[1])
-        self.target = float(parts[2]) if len(parts) > 2 else None
+    def __init__(self, spec, ssh_config):
+        name, _sep, target = spec.partition(":")
+        self.name, self.target = name, float(target) if target else None
         self.proc = subprocess.Popen(
-            ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-             "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30",
-             "-o", "ProxyCommand=ip netns exec %s nc 127.0.0.1 %d" % (netns, self.port),
-             "-p", str(self.port), "root@" + self.name, LOOP],
+            ["ssh", "-F", ssh_config, "-o", "ConnectTimeout=30", self.name, LOOP],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def ask(self, line):
@@ -69,14 +67,13 @@ class Guest:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--key", required=True)
-    ap.add_argument("--netns", required=True)
+    ap.add_argument("--ssh-config", required=True)
     ap.add_argument("action", choices=["step", "measure"])
-    ap.add_argument("guests", nargs="+", metavar="NAME:PORT[:OFFSET]")
+    ap.add_argument("guests", nargs="+", metavar="NAME[:OFFSET]")
     args = ap.parse_args()
     out = []
     for spec in args.guests:
-        guest = Guest(spec, args.key, args.netns)
+        guest = Guest(spec, args.ssh_config)
         try:
             offset, bound = guest.step() if args.action == "step" else guest.measure()
         finally:

@@ -216,7 +216,7 @@ def test_4_clients_follow_the_master(state):
         h, t = hosts[name], now[name]
         assert h["chrony_state"] == "synchronised" and h["leap_status"] == "Normal", h
         assert h["reference"] == MASTER_ADDRESS, h
-        assert abs(h["chrony_offset"]) <= 0.005, h
+        assert abs(h["chrony_offset"]) <= FOLLOW_TOLERANCE, h  # settled at <= 5 ms; a minute of TCG noise later
         assert abs(t["offset"] - m["offset"]) <= t["bound"] + m["bound"] + FOLLOW_TOLERANCE, (name, t, m)
 
 
