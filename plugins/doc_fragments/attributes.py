@@ -34,3 +34,15 @@ attributes:
     platforms: posix
     details: Runs on the controller.
 """
+
+    # A visit made by an action plugin (after ansible.builtin.action_common_attributes.flow).
+    PROBE = r"""
+options: {}
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+"""

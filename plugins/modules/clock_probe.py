@@ -66,13 +66,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.read_only
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - fleetclock.timesync.attributes.probe
 notes:
   - Sign convention everywhere is C(offset = host clock - controller clock); positive means the host is ahead (fast).
   - The error bound assumes nothing about network symmetry; it is loose by design, never wrong.

@@ -67,13 +67,9 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.read_only
   - ansible.builtin.action_common_attributes.flow
+  - fleetclock.timesync.attributes.probe
 attributes:
-  action:
-    support: full
-  async:
-    support: none
   bypass_host_loop:
-    support: none
     details: Use C(run_once); the task itself runs for one host and visits all of O(hosts).
 notes:
   - Do not use it in a play with the C(free) strategy (C(run_once) is not supported there).
