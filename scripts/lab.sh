@@ -8,8 +8,9 @@
 # Nothing leaves the machine: every qemu runs inside the network namespace the lab creates (FCLAB_NETNS,
 # default fclab). A guest's eth0 is QEMU user-mode networking with restrict=on and one port forward, SSH on
 # the namespace's 127.0.0.1, reached from here through `ip netns exec NS nc` (the ProxyCommand of the
-# lab's one ssh_config, $FC_CACHE/lab/run/ssh_config, which lab.sh, lab_clock.py and the inventory use). eth1 is a private L2 the guests share: a QEMU multicast socket on the namespace's loopback,
-# addresses from 192.0.2.0/24 (TEST-NET-1) that exist only inside the guests.
+# lab's one ssh_config, $FC_CACHE/lab/run/ssh_config, which lab.sh, lab_clock.py and the inventory use).
+# eth1 is a private L2 the guests share: a QEMU multicast socket on the namespace's loopback, addresses
+# from 192.0.2.0/24 (TEST-NET-1) that exist only inside the guests.
 # Acceleration: FCLAB_ACCEL=auto (default: KVM when /dev/kvm boots a guest within FCLAB_KVM_TIMEOUT s,
 # else TCG), kvm or tcg. State, logs, inventory and truth: $FC_CACHE/lab/run.
 source "$(dirname "$0")/lib.sh"
