@@ -110,12 +110,14 @@ def test_unreadable_slices_are_named(slices, tmp_path):
     broken.write_text("{not json")
     empty_dir = tmp_path / "no-report-here"
     empty_dir.mkdir()
-    for bad, why in ((broken, "not valid JSON"), (empty_dir, "cannot read it (No such file or directory)")):
+    # (what the slice list names, the file the message names, why)
+    for bad, named, why in ((broken, broken, "not valid JSON"),
+                            (empty_dir, empty_dir / "clock-audit.json", "cannot read it (No such file or directory)")):
         proc = playbook("fleetclock.timesync.merge", "-e", json.dumps({
             "fleetclock_merge_slices": [str(slices[0]), str(bad)], "fleetclock_merge_mode": "none",
             "fleetclock_merge_output_dir": str(tmp_path / "fleet")}))
         assert proc.returncode != 0
-        assert "slice %s" % (empty_dir / "clock-audit.json" if bad == empty_dir else bad) in proc.stdout, proc.stdout
+        assert "slice %s" % named in proc.stdout, proc.stdout
         assert why in proc.stdout, proc.stdout
 
 

@@ -24,6 +24,12 @@ import time
 
 import pytest
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
+    ChronycParseError,
+    chrony_error_bound,
+    parse_tracking,
+)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 LAB = os.path.join(ROOT, "scripts", "lab.sh")
@@ -36,7 +42,8 @@ MASTER_ADDRESS = "192.0.2.10"
 # how far apart two lab clocks may be after remediate, in the lab's own measurement (each reading has its
 # own bound, ~15 ms under TCG; chrony keeps the clients within a few ms of the master)
 FOLLOW_TOLERANCE = 0.010
-# what "settled" means for a client's chronyd: its own offset and its own error bound
+# what "settled" means for a client's chronyd: its own offset (system time) and its own error bound
+# (module_utils/chronyc.py chrony_error_bound: |system time| + root dispersion + root delay / 2)
 SETTLED_OFFSET, SETTLED_BOUND, SETTLE_TIMEOUT = 0.005, 0.050, 300
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (network namespace, qemu)")
@@ -161,11 +168,16 @@ def test_3_remediate_as_airgapped_site(state):
 
 
 def chrony_tracking(name):
-    """chronyc -c tracking on a guest: (|system time|, root delay / 2 + root dispersion, ref id), or None."""
-    fields = lab("ssh", name, "chronyc", "-c", "tracking", check=False).stdout.strip().split(",")
-    if len(fields) < 14:
+    """A guest's `chronyc -c tracking`, parsed by the collection's own parser; None while it has no answer."""
+    try:
+        return parse_tracking(lab("ssh", name, "chronyc", "-c", "tracking", check=False).stdout)
+    except ChronycParseError:
         return None
-    return abs(float(fields[4])), float(fields[10]) / 2 + float(fields[11]), fields[1]
+
+
+def settled(tracking):
+    return (tracking is not None and abs(tracking["system_time"]) <= SETTLED_OFFSET
+            and chrony_error_bound(tracking) <= SETTLED_BOUND)
 
 
 def wait_settled(names):
@@ -179,11 +191,11 @@ def wait_settled(names):
     for name in names:
         while True:
             last[name] = chrony_tracking(name)
-            if last[name] and last[name][0] <= SETTLED_OFFSET and last[name][1] <= SETTLED_BOUND:
+            if settled(last[name]):
                 waited[name] = time.monotonic() - start
                 break
             if time.monotonic() - start > SETTLE_TIMEOUT:
-                pytest.fail("chronyd on %s has not settled within %d s: (|offset|, bound, ref) = %s"
+                pytest.fail("chronyd on %s has not settled within %d s: last tracking %s"
                             % (name, SETTLE_TIMEOUT, last[name]))
             time.sleep(5)
     return waited
