@@ -10,18 +10,23 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import build_plan, foreign_source_lines
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_config import (
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds import (
+    cloud_choices,
     detect_cloud,
     effective_leapsectz,
-    render_refclock_line,
-    render_source_line,
     resolve_sources,
-    validate_refclock,
-    validate_refclocks,
     validate_resolved,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
+    validate_entries,
+    validate_entry,
     validate_settings,
-    validate_source,
-    validate_sources,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import (
+    RenderError,
+    render_config,
+    render_daemon_options,
+    render_entry,
 )
 
 
@@ -30,43 +35,63 @@ def _checked(errors):
         raise AnsibleFilterError("; ".join(errors))
 
 
+def _rendered(render, *args):
+    try:
+        return render(*args)
+    except RenderError as exc:
+        raise AnsibleFilterError(to_native(exc))
+
+
 def chrony_source_line(source):
     """Render one source dict as a chrony.conf line (fails on invalid input)."""
-    _checked(validate_source(source, 0, "source"))
-    return render_source_line(source)
+    _checked(validate_entry("source", source, 0, "source"))
+    return _rendered(render_entry, "source", source, "source")
 
 
 def chrony_refclock_line(refclock):
     """Render one refclock dict as a chrony.conf line (fails on invalid input)."""
-    _checked(validate_refclock(refclock, 0, "refclock"))
-    return render_refclock_line(refclock)
+    _checked(validate_entry("refclock", refclock, 0, "refclock"))
+    return _rendered(render_entry, "refclock", refclock, "refclock")
+
+
+def chrony_config_lines(config):
+    """The lines of chrony.conf from the role's resolved values; fails on anything that is not safe to write."""
+    if not isinstance(config, dict):
+        raise AnsibleFilterError("chrony_config_lines expects a dict of resolved values, got %r" % (config,))
+    return _rendered(render_config, config)
+
+
+def chrony_daemon_options(options, container=False):
+    """chronyd's command-line options for the service's options file (checked), plus -x in a container."""
+    return _rendered(render_daemon_options, options, boolean(container, strict=False))
 
 
 def chrony_validate_sources(sources, var="chrony_sources"):
     """Return a list of error strings for a list of source dicts (empty: valid)."""
-    return validate_sources(sources, to_native(var))
+    return validate_entries("source", sources, to_native(var))
 
 
 def chrony_validate_refclocks(refclocks, var="chrony_refclocks"):
     """Return a list of error strings for a list of refclock dicts (empty: valid)."""
-    return validate_refclocks(refclocks, to_native(var))
+    return validate_entries("refclock", refclocks, to_native(var))
 
 
-def chrony_validate_config(settings, resolved=None):
+def chrony_validate_config(settings, resolved=None, profiles=None):
     """Return a list of error strings for the role's settings and, if given, the resolved sources."""
     if not isinstance(settings, dict):
         raise AnsibleFilterError("chrony_validate_config expects a dict of chrony_* settings, got %r" % (settings,))
-    errors = validate_settings(settings)
+    errors = validate_settings(settings, cloud_choices(profiles) if profiles is not None else None)
     if resolved is not None and not errors:
         errors.extend(validate_resolved(resolved, settings))
     return errors
 
 
-def chrony_detect_cloud(facts):
-    """Return aws, gcp, azure, oci, alibaba or none from a dict of DMI facts."""
-    if not isinstance(facts, dict):
-        raise AnsibleFilterError("chrony_detect_cloud expects a dict of DMI facts, got %r" % (facts,))
-    return detect_cloud(facts)
+def chrony_detect_cloud(facts, profiles):
+    """Return the cloud whose profile's detect rules match the DMI facts, or none."""
+    if not isinstance(facts, dict) or not isinstance(profiles, dict):
+        raise AnsibleFilterError("chrony_detect_cloud expects a dict of DMI facts and the cloud profiles, got %r, %r"
+                                 % (facts, type(profiles).__name__))
+    return detect_cloud(facts, profiles)
 
 
 def chrony_resolve_sources(cloud, profiles, user_sources=None, user_refclocks=None, mode="append",
@@ -138,6 +163,8 @@ class FilterModule:
         return {
             "chrony_source_line": chrony_source_line,
             "chrony_refclock_line": chrony_refclock_line,
+            "chrony_config_lines": chrony_config_lines,
+            "chrony_daemon_options": chrony_daemon_options,
             "chrony_validate_sources": chrony_validate_sources,
             "chrony_validate_refclocks": chrony_validate_refclocks,
             "chrony_validate_config": chrony_validate_config,

@@ -52,7 +52,8 @@ def test_validate_config():
 
 
 def test_detect_and_resolve():
-    assert F["chrony_detect_cloud"]({"ansible_system_vendor": "Amazon EC2"}) == "aws"
+    aws = {"aws": {"detect": [{"fact": "system_vendor", "equals": "Amazon EC2"}]}}
+    assert F["chrony_detect_cloud"]({"ansible_system_vendor": "Amazon EC2"}, aws) == "aws"
     profiles = {"oci": {"sources": [{"hostname": "169.254.169.254", "iburst": True}]}}
     resolved = F["chrony_resolve_sources"]("oci", profiles, user_sources=[], mode="append")
     assert resolved["sources"] == [{"hostname": "169.254.169.254", "iburst": True}]
@@ -67,6 +68,6 @@ def test_leapsectz():
 
 def test_detect_cloud_refuses_non_dict():
     with pytest.raises(AnsibleError, match="dict of DMI facts"):
-        F["chrony_detect_cloud"]("aws")
+        F["chrony_detect_cloud"]("aws", {})
     with pytest.raises(AnsibleError, match="dict of chrony_"):
         F["chrony_validate_config"]([])

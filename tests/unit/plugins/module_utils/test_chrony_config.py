@@ -1,28 +1,64 @@
-"""Tests for plugins/module_utils/chrony_config.py: validation, rendering, detection, resolution."""
+"""Tests for plugins/module_utils/chrony_options.py (validation), chrony_render.py (rendering) and
+chrony_clouds.py (detection, resolution), on the role's own cloud profiles."""
 import os
 import subprocess
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_config import (
-    AZURE_ASSET_TAG,
-    detect_cloud,
+from ansible_collections.fleetclock.timesync.plugins.module_utils import chrony_clouds
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds import (
+    cloud_choices,
     effective_leapsectz,
-    format_number,
-    is_valid_host,
-    render_refclock_line,
-    render_source_line,
     resolve_sources,
-    validate_access,
-    validate_extra_lines,
-    validate_refclock,
     validate_resolved,
-    validate_settings,
-    validate_source,
-    validate_sources,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
+    is_valid_host,
+    validate_access,
+    validate_entries,
+    validate_entry,
+    validate_extra_lines,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils import chrony_options
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import number_text as format_number
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import render_entry
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+with open(os.path.join(ROOT, "roles", "chrony", "vars", "main.yml")) as _handle:
+    ROLE_PROFILES = yaml.safe_load(_handle)["__chrony_cloud_profiles"]
+AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
+
+
+def validate_source(source, index=0, var="chrony_sources"):
+    return validate_entry("source", source, index, var)
+
+
+def validate_refclock(refclock, index=0, var="chrony_refclocks"):
+    return validate_entry("refclock", refclock, index, var)
+
+
+def validate_sources(sources, var="chrony_sources"):
+    return validate_entries("source", sources, var)
+
+
+def render_source_line(source):
+    return render_entry("source", source)
+
+
+def render_refclock_line(refclock):
+    return render_entry("refclock", refclock)
+
+
+def validate_settings(settings):
+    return chrony_options.validate_settings(settings, cloud_choices(ROLE_PROFILES))
+
+
+def detect_cloud(facts):
+    return chrony_clouds.detect_cloud(facts, ROLE_PROFILES)
+
 
 CHRONYD = "/usr/sbin/chronyd"
 

@@ -1,0 +1,240 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render chrony.conf and chronyd's options: the last line of defence.
+
+Pure functions only (stdlib, Python 3.8+).  The validators in ``chrony_options.py`` run first, in the role's
+preflight, and give messages that name the variable.  These renderers do not rely on them: every value written
+where chrony expects a word is checked again here (printable ASCII, no whitespace, ``#``, quotes or backslash),
+every number is parsed, must be finite and is written from its parsed value, every host is an address or a DNS
+name, and every extra line is one line of printable ASCII.  Anything else raises ``RenderError`` naming the
+variable, so no file is written.
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
+    ENTRY_KINDS,
+    LOG_OPTIONS,
+    REFCLOCK_DRIVERS,
+    as_float,
+    as_int,
+    is_line,
+    is_path,
+    is_valid_host,
+    is_word,
+    show,
+    validate_daemon_options,
+)
+
+_PLAIN_DECIMAL_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+
+
+class RenderError(ValueError):
+    """A value that must not reach a file on the host."""
+
+
+def _refuse(var, value, what):
+    raise RenderError("refusing to write %s into chrony.conf: %s is not %s" % (var, show(value), what))
+
+
+def number_text(value, integer=False):
+    """The text chrony gets for a number: from its parsed value, never exponent notation; None if not a finite number.
+
+    A plain decimal string keeps its digits (``"0.000010"`` stays as written, without surrounding whitespace).
+    """
+    if integer:
+        number = as_int(value)
+        return None if number is None else str(number)
+    number = as_float(value)
+    if number is None:
+        return None
+    if isinstance(value, str) and _PLAIN_DECIMAL_RE.fullmatch(value.strip()):
+        return value.strip()
+    if isinstance(value, int):
+        return str(value)
+    text = repr(number)
+    if "e" in text or "E" in text:
+        text = format(decimal.Decimal(text), "f")
+    return text
+
+
+def word(value, var):
+    """One chrony.conf word, or RenderError."""
+    if not is_word(value):
+        _refuse(var, value, "one word of printable ASCII without spaces, quotes or '#'")
+    return value
+
+
+def path(value, var):
+    """An absolute path that is one chrony.conf word, or RenderError."""
+    if not is_path(value):
+        _refuse(var, value, "an absolute path of printable ASCII without spaces, quotes or '#'")
+    return value
+
+
+def number(value, var, integer=False):
+    """A finite number's text, or RenderError."""
+    text = number_text(value, integer)
+    if text is None or not is_word(text):
+        _refuse(var, value, "an integer" if integer else "a finite number")
+    return text
+
+
+def flag(value, var):
+    """True/False only: a string such as 'no' is not a flag."""
+    if not isinstance(value, bool):
+        _refuse(var, value, "true or false")
+    return value
+
+
+def line(value, var):
+    """A whole line given by the user (chrony_extra_lines): printable ASCII, no line break."""
+    if not is_line(value):
+        _refuse(var, value, "one line of printable ASCII")
+    return value
+
+
+def _host(value, var):
+    if not is_valid_host(value):
+        _refuse(var, value, "a DNS name or an IP address")
+    return value
+
+
+def _source_head(item, var):
+    return ["pool" if flag(item.get("pool", False), var + ".pool") else "server", _host(item.get("hostname"), var + ".hostname")]
+
+
+def _refclock_head(item, var):
+    driver = item.get("driver")
+    if driver not in REFCLOCK_DRIVERS:
+        _refuse(var + ".driver", driver, "one of " + ", ".join(REFCLOCK_DRIVERS))
+    param = item.get("parameter")
+    if driver == "SHM":
+        return ["refclock", driver, number(param, var + ".parameter", integer=True)]
+    return ["refclock", driver, path(param, var + ".parameter")]
+
+
+_HEADS = {"source": _source_head, "refclock": _refclock_head}
+
+
+def render_entry(kind, item, var=None):
+    """One ``server``/``pool``/``refclock`` line from an entry of ENTRY_KINDS (options in the table's order)."""
+    spec = ENTRY_KINDS[kind]
+    var = var or spec["var"]
+    if not isinstance(item, dict):
+        _refuse(var, item, "a dict")
+    words = _HEADS[kind](item, var)
+    for name, option_kind, _low, _high in spec["options"]:
+        value = item.get(name)
+        label = "%s.%s" % (var, name)
+        if value is None:
+            continue
+        if option_kind == "flag":
+            if flag(value, label):
+                words.append(name)
+        elif option_kind == "refid":
+            words.extend([name, word(value, label)])
+        else:
+            words.extend([name, number(value, label, integer=option_kind == "int")])
+    return " ".join(words)
+
+
+def _entries(kind, items, var):
+    if not isinstance(items, list):
+        _refuse(var, items, "a list")
+    return [render_entry(kind, item, "%s[%d]" % (var, index)) for index, item in enumerate(items)]
+
+
+def _optional(directive, value, render, var):
+    return [] if value is None or value == "" else ["%s %s" % (directive, render(value, var))]
+
+
+def _access(directive, entries, var):
+    if not isinstance(entries, list):
+        _refuse(var, entries, "a list")
+    lines = []
+    for index, entry in enumerate(entries):
+        label = "%s[%d]" % (var, index)
+        if "%" in word(entry, label):
+            _refuse(label, entry, "an address or CIDR network without a zone id")
+        lines.append("%s %s" % (directive, entry))
+    return lines
+
+
+def _local(local):
+    if not local:
+        return []
+    words = ["local", "stratum", number(local.get("stratum", 10), "chrony_local.stratum", integer=True)]
+    if flag(local.get("orphan", False), "chrony_local.orphan"):
+        words.append("orphan")
+    if local.get("distance") is not None:
+        words.extend(["distance", number(local["distance"], "chrony_local.distance")])
+    return [" ".join(words)]
+
+
+def _log(names):
+    if not names:
+        return []
+    if not isinstance(names, list) or any(name not in LOG_OPTIONS for name in names):
+        _refuse("chrony_log", names, "a list of " + ", ".join(LOG_OPTIONS))
+    return ["log " + " ".join(names)]
+
+
+def render_config(config):
+    """The lines of chrony.conf (without the ``ansible_managed`` header) from the role's resolved values.
+
+    ``config`` keys: cloud, origin, sources, refclocks (the resolved lists), driftfile, makestep
+    ({threshold, limit}), minsources, maxdistance, rtcsync, keyfile, leapsectz, ntsdumpdir (None when the
+    chrony version has no NTS), logdir, log, allow, deny, local, cmdport_disabled, extra_lines.
+    """
+    c = config
+    makestep = c.get("makestep") or {}
+    if not isinstance(makestep, dict):
+        _refuse("chrony_makestep", makestep, "a dict")
+    allow = c.get("allow") or []
+    lines = ["# fleetclock.timesync.chrony: cloud %s, sources from %s."
+             % (word(c.get("cloud"), "chrony_cloud"), word(c.get("origin"), "origin"))]
+    lines += _entries("source", c.get("sources") or [], "chrony_sources")
+    lines += _entries("refclock", c.get("refclocks") or [], "chrony_refclocks")
+    lines += ["", "driftfile " + path(c.get("driftfile"), "chrony_driftfile"),
+              "makestep %s %s" % (number(makestep.get("threshold"), "chrony_makestep.threshold"),
+                                  number(makestep.get("limit"), "chrony_makestep.limit", integer=True))]
+    lines += _optional("minsources", c.get("minsources"), lambda v, n: number(v, n, integer=True), "chrony_minsources")
+    lines += _optional("maxdistance", c.get("maxdistance"), number, "chrony_maxdistance")
+    lines += ["rtcsync"] if flag(c.get("rtcsync", False), "chrony_rtcsync") else []
+    lines += _optional("keyfile", c.get("keyfile"), path, "chrony_keyfile")
+    lines += _optional("leapsectz", c.get("leapsectz"), word, "chrony_leapsectz")
+    lines += _optional("ntsdumpdir", c.get("ntsdumpdir"), path, "chrony_ntsdumpdir")
+    lines += _optional("logdir", c.get("logdir"), path, "chrony_logdir")
+    lines += _log(c.get("log"))
+    lines += ["", "# Serving time: %s." % ("allowed for the networks below" if allow else "nobody (no allow line)")]
+    lines += _access("allow", allow, "chrony_allow")
+    lines += _access("deny", c.get("deny") or [], "chrony_deny")
+    lines += _local(c.get("local"))
+    lines += ["", "# Command port: local only."]
+    if flag(c.get("cmdport_disabled", False), "chrony_cmdport_disabled"):
+        lines += ["cmdport 0"]
+    else:
+        lines += ["bindcmdaddress 127.0.0.1", "bindcmdaddress ::1"]
+    extra = c.get("extra_lines") or []
+    if extra:
+        if not isinstance(extra, list):
+            _refuse("chrony_extra_lines", extra, "a list")
+        lines += ["", "# chrony_extra_lines"]
+        lines += [line(text, "chrony_extra_lines[%d]" % index) for index, text in enumerate(extra)]
+    return lines
+
+
+def render_daemon_options(options, container=False):
+    """chronyd's options for the service's options file: the checked words, plus ``-x`` in a container."""
+    errors = validate_daemon_options(options)
+    if errors:
+        raise RenderError("refusing to write chronyd's options: " + "; ".join(errors))
+    words = (options or "").split()
+    if container and "-x" not in words:
+        words.append("-x")
+    return " ".join(words)
