@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import is_valid_host, show
+
 DEFAULT_SITE = "all"
 DEFAULT_STRATUM = 8
 ALLOW_ALL = ("all", "0.0.0.0/0", "::/0")
@@ -128,6 +130,16 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
                       % (site_label, ", ".join(members), masters_group))
         return plan
 
+    for name in masters:
+        address = records[name].get("address") or name
+        if not is_valid_host(str(address)):
+            errors.append("time master %s has the address %s (chrony_airgap_address, else ansible_host, else its "
+                          "inventory name), which is not an IP address or DNS name its clients can poll; set "
+                          "chrony_airgap_address to one (an IPv6 zone id is an interface name: fe80::1%%eth0)"
+                          % (name, show(address)))
+    if errors:
+        return plan
+
     options = dict(source_options or {})
     options.setdefault("iburst", True)
     if "hostname" in options:
@@ -203,22 +215,36 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
     return plan
 
 
+# chrony.conf directives that bring time from somewhere: the host is the second word (refclock: driver and
+# parameter; initstepslew: every word after the threshold); the others are refused outright.
+_SOURCE_DIRECTIVES = ("server", "pool", "peer", "refclock", "initstepslew")
+_REFUSED_DIRECTIVES = ("sourcedir", "include", "confdir", "manual")
+_COMMENT_STARTS = ("#", "!", ";", "%")
+
+
 def foreign_source_lines(text, allowed_hostnames):
     """Lines of a rendered chrony.conf that take time from anything but the allowed hosts.
 
-    Returns the offending lines: any ``pool``, ``peer``, ``refclock`` or ``server`` line whose host is not
-    in ``allowed_hostnames`` (a master's own upstream sources and refclocks are passed in by the caller).
+    Returns the offending lines: any ``pool``, ``peer``, ``refclock``, ``server`` or ``initstepslew`` line naming a
+    host that is not in ``allowed_hostnames`` (a master's own upstream sources and refclocks are passed in by the
+    caller), and any ``manual`` (time set by hand through chronyc), ``include``, ``confdir`` or ``sourcedir`` line.
     """
     allowed = set(str(name) for name in allowed_hostnames)
     bad = []
     for raw in (text or "").splitlines():
         line = raw.strip()
-        if not line or line.startswith(("#", "!")):
+        if not line or line.startswith(_COMMENT_STARTS):
             continue
         words = line.split()
         directive = words[0].lower()
-        if directive in ("server", "pool", "peer", "refclock", "sourcedir", "include", "confdir"):
-            key = " ".join(words[:3]) if directive == "refclock" else (words[1] if len(words) > 1 else "")
-            if directive in ("sourcedir", "include", "confdir") or key not in allowed:
+        if directive in _REFUSED_DIRECTIVES:
+            bad.append(line)
+        elif directive == "refclock":
+            if " ".join(words[:3]) not in allowed:
                 bad.append(line)
+        elif directive == "initstepslew":
+            if any(host not in allowed for host in words[2:]):
+                bad.append(line)
+        elif directive in _SOURCE_DIRECTIVES and (words[1] if len(words) > 1 else "") not in allowed:
+            bad.append(line)
     return bad

@@ -308,6 +308,21 @@ BAD = {
                        "chrony_sources", "smear leap seconds"),
     "leapsectz_with_smearing": ({"chrony_cloud": "gcp", "chrony_leapsectz": "right/UTC"},
                                 "chrony_leapsectz", "must not use leapsectz"),
+    # issue 11: each of these passed the preflight and reached chrony.conf (or chronyd's options file) before
+    "zone_id_injection": ({"chrony_cloud": "none", "chrony_sources": [
+        {"hostname": "fe80::1%eth0\ncmdallow all\nbindcmdaddress 0.0.0.0\nallow all\nserver 192.0.2.1"}]},
+        "chrony_sources[0]", "not a DNS name or IP address"),
+    "zone_id_with_options": ({"chrony_cloud": "none", "chrony_sources": [{"hostname": "fe80::1%eth0 prefer trust"}]},
+                             "chrony_sources[0]", "not a DNS name or IP address"),
+    "makestep_nan": ({"chrony_cloud": "none", "chrony_makestep": {"threshold": float("nan"), "limit": 3}},
+                     "chrony_makestep.threshold", "a number of seconds > 0"),
+    "source_maxdelay_inf": ({"chrony_cloud": "none",
+                             "chrony_sources": [{"hostname": "192.0.2.1", "maxdelay": float("inf")}]},
+                            "chrony_sources[0]", "must be a finite number"),
+    "daemon_options_env_line": ({"chrony_cloud": "none", "chrony_daemon_options": "-F 1\nLD_PRELOAD=/tmp/x.so"},
+                                "chrony_daemon_options", "no quotes, $, tabs, newlines"),
+    "daemon_options_other_config": ({"chrony_cloud": "none", "chrony_daemon_options": "-f /tmp/other.conf"},
+                                    "chrony_daemon_options", "-f is not allowed"),
     "auto_detected_smearing_mixed": ({"chrony_cloud": "auto", "chrony_sources": [{"hostname": "192.0.2.1"}],
                                       **DMI["gcp"]}, "chrony_sources", "gcp cloud's time servers smear"),
 }

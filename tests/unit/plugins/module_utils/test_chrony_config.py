@@ -429,3 +429,13 @@ def test_valid_sources_render_one_line(source):
     else:
         assert source.get("minpoll", -6) > source.get("maxpoll", 24) or (
             "maxsources" in source and not source.get("pool"))
+
+
+def test_cloud_choices_come_from_the_profiles():
+    """Adding a cloud is adding a profile: the argument spec's choices must name exactly the profiles."""
+    with open(os.path.join(ROOT, "roles", "chrony", "meta", "argument_specs.yml")) as handle:
+        spec = yaml.safe_load(handle)["argument_specs"]
+    for entry in ("main", "render"):
+        assert tuple(spec[entry]["options"]["chrony_cloud"]["choices"]) == cloud_choices(ROLE_PROFILES)
+    for name, profile in ROLE_PROFILES.items():
+        assert profile["detect"], name
