@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: set-up, lint, sanity, unit, integration, build+install, molecule.
-# Every step runs even when an earlier one failed; the summary lists each step's result and time,
+# Every step runs even when an earlier one failed; the summary lists each step's result, wall time and the CPU
+# time of its processes (children of this script; not the work dockerd does for containers),
 # and the exit status is non-zero when any step failed.
 # Select steps: FC_STEPS="unit molecule-default" make test
 source "$(dirname "$0")/lib.sh"
@@ -38,17 +39,29 @@ molecule_scenario() {
   return "$rc"
 }
 
+# CPU seconds (user + system) of every finished child of this shell so far, from `times` (run in this shell: in a
+# $(...) subshell it would count only the subshell's children) into CPU_NOW. Work that dockerd does for
+# containers is not a child of this shell and is not counted.
+cpu_file="$FC_ROOT/tests/output/.test-cpu"
+cpu_now() {
+  times > "$cpu_file"
+  CPU_NOW=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } }
+                 END { printf "%.0f", t }' "$cpu_file")
+}
+
 for s in $steps; do
   log "=== step $s ==="
   start=$(date +%s)
+  cpu_now; cpu0=$CPU_NOW
   rc=0
   case "$s" in
     molecule-*) molecule_scenario "${s#molecule-}" || rc=$? ;;
     *) "step_$s" || rc=$? ;;
   esac
   secs=$(( $(date +%s) - start ))
-  if [ "$rc" = 0 ]; then passed=$((passed + 1)); results+=("PASS  $s  ${secs}s"); else
-    failed=$((failed + 1)); results+=("FAIL  $s  ${secs}s (exit $rc)"); fi
+  cpu_now; cpu=$(( CPU_NOW - cpu0 ))
+  if [ "$rc" = 0 ]; then passed=$((passed + 1)); results+=("PASS  $s  ${secs}s wall, ${cpu}s cpu"); else
+    failed=$((failed + 1)); results+=("FAIL  $s  ${secs}s wall, ${cpu}s cpu (exit $rc)"); fi
   # set-up is a prerequisite for everything else
   if [ "$s" = setup ] && [ "$rc" != 0 ]; then log "set-up failed: stopping"; break; fi
 done
