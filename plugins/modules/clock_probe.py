@@ -164,8 +164,9 @@ chrony:
       description:
         - V(missing) (no chronyc), V(not_running) (no chronyd answered), V(no_access) (chronyc got no answer, but a
           chronyd process runs in the host's PID namespace and the probe's user is not root - typically C(cmdport 0)
-          without become), V(unsynchronised) (no reference or leap status Not synchronised), V(local) (reference 7F7F0101, C(local) directive), V(synchronised), V(error) (output not
-          understood), V(unknown) (not collected, or the visit failed first).
+          without become), V(unsynchronised) (no reference or leap status Not synchronised), V(local) (reference
+          7F7F0101, C(local) directive), V(synchronised), V(error) (output not understood), V(unknown) (not
+          collected, or the visit failed first).
       type: str
       returned: always
       sample: synchronised
