@@ -6,16 +6,26 @@
 FILE is the lab's ssh_config (scripts/lab.sh up writes it): how to reach each guest by its name.
 
 One SSH session per guest runs a tiny loop that answers 'r' with its clock (`date +%s.%N`) and 's T' by
-setting its clock to T. A reading's offset is its value minus the midpoint of the round trip on this host,
-its bound half the round trip; the best of several readings (shortest round trip) is kept. `step` sets
+setting its clock to T. Each reading is bracketed and estimated exactly as the audit's probe does it
+(module_utils/clock.py: wall clock read once at send, round trip from the monotonic clock; offset = reading
+minus the midpoint, bound = half the round trip plus the reading error; the best of several readings is kept). `step` sets
 each clock to host time + offset + the expected delay, measures, and corrects up to five times, then
 reports what it measured: the truth the lab's tests compare the audit with. JSON on stdout.
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "collections"))
+from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (  # noqa: E402
+    Sample,
+    bracket,
+    estimate,
+    parse_remote_time,
+)
 
 LOOP = ('while read -r c a; do case "$c" in r) date +%s.%N ;; '
         's) date -u -s "@$a" >/dev/null && echo ok ;; esac; done')
@@ -38,15 +48,12 @@ class Guest:
         return answer.strip()
 
     def measure(self, samples=9):
-        best = None
+        taken = []
         for _sample in range(samples):
-            t1 = time.time()
-            value = float(self.ask("r"))
-            t2 = time.time()
-            sample = (value - (t1 + t2) / 2, (t2 - t1) / 2)
-            if best is None or sample[1] < best[1]:
-                best = sample
-        return best
+            answer, t0, t1 = bracket(lambda: self.ask("r"))
+            taken.append(Sample(t0, t1, *parse_remote_time(answer)))
+        clock = estimate(taken)
+        return clock["offset"], clock["bound"]
 
     def step(self, tolerance=0.002):
         offset, bound = self.measure()

@@ -5,8 +5,10 @@
 
 Runs on the controller and talks to the host over its own connection (ssh,
 docker, local...) with raw commands, so the target needs a POSIX shell but no
-Python.  Takes clock samples bracketed by controller timestamps; the first
-one shares its round trip with the command for chrony's tracking and sources.  Host problems never fail the
+Python.  Takes clock samples bracketed by controller timestamps (wall clock at send, round trip from the
+monotonic clock: clock.bracket); the first one shares its round trip with the command for chrony's
+tracking and sources.  Host output is untrusted: more than hostout.MAX_OUTPUT bytes of it is a reason,
+not parsed, and every string of the result is sanitised (hostout.clean).  Host problems never fail the
 task: they become the result's ``status``/``error``.  See the doc stub in
 plugins/modules/clock_probe.py for options and return values.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import random
 import signal
@@ -34,13 +37,23 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     ClockParseError,
     Sample,
+    bracket,
     estimate,
     need_more_samples,
     parse_remote_time,
     split_before_marker,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
+    MAX_QUOTE,
+    clean,
+    over_cap,
+    quote,
+    too_large,
+)
 
 DATE_COMMAND = "date +%s.%N"
+# Longest error message kept in a result (connection errors quote the host's ssh stderr).
+MAX_ERROR = 2000
 
 ARGUMENT_SPEC = {
     "min_samples": {"type": "int", "default": 2},
@@ -183,18 +196,18 @@ class ActionModule(ActionBase):
         else:
             holder = sample_slot(C.DEFAULT_LOCAL_TMP, self._slots if slot else 0)
         with holder:
-            t0 = time.time()
-            res = self._exec(cmd, sudoable=sudoable)
-            t1 = time.time()
+            res, t0, t1 = bracket(functools.partial(self._exec, cmd, sudoable=sudoable))
         return t0, res, t1
 
     def _sample(self):
         t0, res, t1 = self._timed_exec(DATE_COMMAND, sudoable=False)
+        stdout, stderr = res.get("stdout", ""), res.get("stderr", "")
+        if over_cap(stdout):
+            raise ClockParseError(too_large("output of '%s'" % DATE_COMMAND, stdout))
         if res.get("rc") != 0:
-            raise ClockParseError(
-                "'%s' failed with rc=%s: %s" % (DATE_COMMAND, res.get("rc"), (res.get("stderr") or res.get("stdout") or "").strip()[:200])
-            )
-        remote, resolution = parse_remote_time(res.get("stdout", ""))
+            raise ClockParseError("'%s' failed with rc=%s: %s" % (DATE_COMMAND, res.get("rc"), quote(
+                (stderr if isinstance(stderr, str) and stderr.strip() else stdout or "")[:MAX_QUOTE * 4].strip())))
+        remote, resolution = parse_remote_time(stdout)
         return Sample(t0, t1, remote, resolution)
 
     def _sample_with_chrony(self):
@@ -207,12 +220,17 @@ class ActionModule(ActionBase):
         """
         t0, res, t1 = self._timed_exec(DATE_COMMAND + "; " + chrony_probe_command(), sudoable=True, slot=False)
         stdout, stderr = res.get("stdout", ""), res.get("stderr", "")
+        if not isinstance(stderr, str) or over_cap(stderr):
+            stderr = ""
+        if over_cap(stdout):
+            reason = too_large("output of the first command (date, chronyc tracking and sources)", stdout)
+            return chrony_result("error", error=reason), ClockParseError(reason)
         clock_text, chrony_text = split_before_marker(stdout, MARK)
         chrony = parse_chrony_probe(chrony_text, res.get("rc"), stderr)
         try:
             remote, resolution = parse_remote_time(clock_text)
         except ClockParseError as exc:
-            return chrony, ClockParseError("%s%s" % (exc, " (stderr: %s)" % stderr.strip()[:200] if stderr.strip() else ""))
+            return chrony, ClockParseError("%s%s" % (exc, " (stderr: %s)" % quote(stderr.strip()) if stderr.strip() else ""))
         return chrony, Sample(t0, t1, remote, resolution)
 
     def run(self, tmp=None, task_vars=None):
@@ -249,12 +267,17 @@ class ActionModule(ActionBase):
             probe.update(status="error", error="%s: %s" % (type(exc).__name__, exc))
 
         if samples:
-            probe["clock"] = estimate(samples)
+            try:
+                probe["clock"] = estimate(samples)
+            except ValueError as exc:  # not expected (bracket keeps t0 <= t1): a reason, never a traceback
+                probe.update(status="error", error="clock samples not usable: %s" % exc)
         if probe["chrony"] is None:
             if opts["collect_chrony"]:
                 probe["chrony"] = chrony_result("unknown", error="chrony not probed: %s" % (probe["error"] or "no answer"))
             else:
                 probe["chrony"] = chrony_result("unknown", error="not collected (collect_chrony: false)")
-        result.update(probe)
+        if isinstance(probe["error"], str) and len(probe["error"]) > MAX_ERROR:  # e.g. ssh's stderr with a banner
+            probe["error"] = probe["error"][:MAX_ERROR] + "... (cut at %d characters)" % MAX_ERROR
+        result.update(clean(probe))
         result["changed"] = False
         return result

@@ -24,6 +24,7 @@ import threading
 import time
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import estimate
+from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import clean
 
 # A registered batch result carries this key; clock_report then picks each host's entry from it.
 BATCH_KEY = "fleetclock_batch"
@@ -108,7 +109,12 @@ def contract_result(raw):
     clock_probe results keep their four contract keys; an Ansible-level failure (e.g. an undefined
     variable in the host's connection settings, a connection plugin that is not installed) becomes
     ``unreachable`` or ``error`` with its message, as clock_report reads a failed per-host task.
+    Every string of the result is sanitised (hostout.clean): such messages may quote the host.
     """
+    return clean(_contract_result(raw))
+
+
+def _contract_result(raw):
     if not isinstance(raw, dict):
         return error_result("no result from the visit")
     if raw.get("status") in ("ok", "unreachable", "timeout", "error") and "clock" in raw:

@@ -7,19 +7,34 @@ Pure functions only: no Ansible imports, Python 3.8+.  Field order and signs
 are chrony 4.x's (see chronyc(1)): tracking's system time is positive when the
 local clock is SLOW, so chrony's view of the local clock offset is
 ``-system_time`` (positive = local clock ahead).
+
+chronyc output comes from the host and is untrusted (hostout.py): every parser
+accepts str or bytes, parses at most MAX_OUTPUT bytes in linear time, and
+returns sanitised text only.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
+    MAX_OUTPUT,
+    over_cap,
+    quote,
+    sanitise,
+    too_large,
+)
 
 REF_LOCAL = "7F7F0101"
 REF_NONE = "00000000"
 LAST_RX_NEVER = 4294967295
 
-STATES = ("missing", "not_running", "unsynchronised", "local", "synchronised", "error", "unknown")
+# The one list of chrony states (the report schema, fleet.py and the renderers use it).
+# no_access: a chronyd process runs but does not answer this user (no UDP command port, root-only socket).
+STATES = ("missing", "not_running", "no_access", "unsynchronised", "local", "synchronised", "error", "unknown")
 LEAP_STATUSES = ("Normal", "Insert second", "Delete second", "Not synchronised")
 MODE_NAMES = {"^": "server", "=": "peer", "#": "refclock"}
 STATE_NAMES = {
@@ -51,12 +66,15 @@ CHRONYC = " ".join(shlex.quote(arg) for arg in ["chronyc"] + CHRONYC_ARGS)
 CHRONYC_OUTER_TIMEOUT = 8
 NOT_RUNNING_MARKER = "Cannot talk to daemon"   # "506 Cannot talk to daemon"
 MARK = "@@fleetclock-chrony@@"
+NO_ACCESS_HINT = ("chronyd is running but does not answer this user: chronyc got '506 Cannot talk to daemon', as when "
+                  "chronyd's UDP command port is disabled (cmdport 0, chrony_cmdport_disabled: true) and its unix "
+                  "socket is root-only; audit with become: true, or keep the command port on localhost")
 
 _HEX8_RE = re.compile(r"[0-9A-Fa-f]{8}")
 _NUM_RE = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 _INT_RE = re.compile(r"[-+]?\d+")
 _OCTAL_RE = re.compile(r"[0-7]{1,3}")
-_SECTION_RE = re.compile(r"^" + re.escape(MARK) + r" (\w+)(?: (-?\d+))?$")
+_SECTION_RE = re.compile(r"^" + re.escape(MARK) + r" (\w+)(?: (-?\d+|\w+))?$")
 
 
 class ChronycParseError(ValueError):
@@ -64,8 +82,7 @@ class ChronycParseError(ValueError):
 
 
 def _quote(text, limit=80):
-    text = repr(text)
-    return text if len(text) <= limit else text[:limit] + "...'"
+    return quote(text, limit)
 
 
 def _float(value, field):
@@ -84,9 +101,11 @@ def _int(value, field):
 
 
 def _lines(text, what):
-    if not isinstance(text, str):
+    if not isinstance(text, (str, bytes, bytearray)):
         raise ChronycParseError("%s output must be text, got %s" % (what, type(text).__name__))
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    if over_cap(text):
+        raise ChronycParseError(too_large("chronyc %s" % what, text))
+    return [line.strip() for line in sanitise(text).splitlines() if line.strip()]
 
 
 def _split(line, count, what):
@@ -176,6 +195,45 @@ def is_not_running(text):
     return NOT_RUNNING_MARKER in text
 
 
+def _ns_depth(status_path):
+    """How many PID namespaces deep the process of a /proc/PID/status file is (0: unknown)."""
+    try:
+        with open(status_path) as handle:
+            for line in handle:
+                if line.startswith("NSpid:"):
+                    return len(line.split()) - 1
+    except (OSError, ValueError):
+        return 0
+    return 0
+
+
+def chronyd_visible(proc="/proc"):
+    """Whether a process named chronyd runs in this PID namespace (not in a container below it)."""
+    own = _ns_depth(os.path.join(proc, "self", "status"))
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError:
+        return False
+    for pid in pids:
+        try:
+            with open(os.path.join(proc, pid, "comm")) as handle:
+                if handle.read().strip() != "chronyd":
+                    continue
+        except (OSError, ValueError):
+            continue
+        if _ns_depth(os.path.join(proc, pid, "status")) == own:
+            return True
+    return False
+
+
+def unanswered_state(text, no_access):
+    """The chrony dict when chronyc got no answer ("Cannot talk to daemon"): no_access when a chronyd runs
+    that this non-root user cannot reach (``no_access``), else not_running."""
+    if no_access:
+        return chrony_result("no_access", error="%s (chronyc said %s)" % (NO_ACCESS_HINT, _quote(text.strip(), 120)))
+    return chrony_result("not_running", error="chronyd is not answering: %s" % _quote(text.strip(), 200))
+
+
 def chrony_result(state, tracking=None, sources=None, error=None):
     """Build the contract's ``chrony`` dict (offset and bound only when chrony has a reference)."""
     usable = tracking is not None and state in ("synchronised", "local")
@@ -189,43 +247,66 @@ def chrony_result(state, tracking=None, sources=None, error=None):
     }
 
 
-def chrony_probe_command(outer_timeout=CHRONYC_OUTER_TIMEOUT):
+def chrony_probe_command(outer_timeout=CHRONYC_OUTER_TIMEOUT, max_output=MAX_OUTPUT):
     """One POSIX sh command printing tracking and sources between MARK lines.
 
     Output: ``MARK missing`` when chronyc is not installed; otherwise
     ``MARK tracking``, the output, ``MARK rc N``, and the same for sources
     (skipped when tracking failed, so a dead daemon costs one bounded call).
+    When tracking failed, ``MARK daemon seen`` (a non-root user, and a chronyd
+    process in this PID namespace: pidof or pgrep, NSpid depth compared) or
+    ``MARK daemon none``.  Everything after the chronyc check goes through
+    ``head -c max_output+1`` where head has -c, so an accident (thousands of
+    sources) cannot send more than the controller reads; the controller caps
+    what it reads itself (a hostile host controls its own shell).
     The command itself always exits 0.
     """
     chronyc = "$T %s" % CHRONYC
+    seen = " ".join((
+        "fc_ns() { while read -r k v; do if [ \"$k\" = NSpid: ]; then set -- $v; echo $#; return; fi; done"
+        " <\"$1\"; echo 0; };",
+        "d=none; if [ \"$(id -u 2>/dev/null)\" != 0 ]; then s=$(fc_ns /proc/self/status 2>/dev/null);",
+        "for p in $(pidof chronyd 2>/dev/null || pgrep -x chronyd 2>/dev/null); do",
+        "if [ \"$(fc_ns /proc/$p/status 2>/dev/null)\" = \"$s\" ]; then d=seen; fi; done; fi;",
+        "echo \"%s daemon $d\";" % MARK,
+    ))
     return " ".join((
         'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin";',
         "if ! command -v chronyc >/dev/null 2>&1; then echo '%s missing'; exit 0; fi;" % MARK,
         "T=; if timeout 1 true >/dev/null 2>&1; then T='timeout %d'; fi;" % int(outer_timeout),
+        "H=cat; if head -c 1 </dev/null >/dev/null 2>&1; then H='head -c %d'; fi;" % (int(max_output) + 1),
+        "{",
         "echo '%s tracking'; %s tracking 2>&1; r=$?; echo \"%s rc $r\";" % (MARK, chronyc, MARK),
-        'if [ "$r" -ne 0 ]; then exit 0; fi;',
+        'if [ "$r" -ne 0 ]; then %s exit 0; fi;' % seen,
         "echo '%s sources'; %s sources 2>&1; echo \"%s rc $?\";" % (MARK, chronyc, MARK),
+        "} | $H;",
         "exit 0",
     ))
 
 
 def _sections(stdout):
-    sections = {}
+    """{name: {"text", "rc"}} of the MARK-delimited sections (linear: lines are joined once at the end)."""
+    sections, parts = {}, {}
     current = None
     for line in stdout.splitlines():
         match = _SECTION_RE.match(line.strip())
         if match:
-            name, rc = match.group(1), match.group(2)
+            name, arg = match.group(1), match.group(2)
             if name == "rc":
                 if current is None:
                     raise ChronycParseError("probe output has an rc line outside a section")
-                sections[current]["rc"] = int(rc) if rc is not None else None
+                sections[current]["rc"] = int(arg) if arg is not None and arg.lstrip("-").isdigit() else None
                 current = None
+            elif name == "daemon":
+                sections[name] = {"text": arg or "", "rc": None}
             else:
                 current = name
                 sections[name] = {"text": "", "rc": None}
+                parts[name] = []
         elif current is not None:
-            sections[current]["text"] += line + "\n"
+            parts[current].append(line + "\n")
+    for name, lines in parts.items():
+        sections[name]["text"] = "".join(lines)
     return sections
 
 
@@ -234,10 +315,15 @@ def parse_chrony_probe(stdout, rc, stderr=""):
 
     ``stderr`` is only quoted in the error when the markers are missing.
 
+    ``stdout`` may be str or bytes; more than MAX_OUTPUT bytes is state "error" with that reason, unparsed.
     Never raises for bad input: garbled output becomes state "error" with a reason.
     """
-    if not isinstance(stdout, str):
+    if not isinstance(stdout, (str, bytes, bytearray)):
         return chrony_result("error", error="chrony probe output is not text")
+    if over_cap(stdout):
+        return chrony_result("error", error=too_large("chrony probe output", stdout))
+    stdout = sanitise(stdout)
+    stderr = sanitise(stderr) if isinstance(stderr, (str, bytes, bytearray)) and not over_cap(stderr) else ""
     try:
         sections = _sections(stdout)
     except ChronycParseError as exc:
@@ -248,11 +334,13 @@ def parse_chrony_probe(stdout, rc, stderr=""):
         return chrony_result(
             "error",
             error="chrony probe command failed (rc=%s) without its markers: %s"
-            % (rc, _quote((stdout + (stderr if isinstance(stderr, str) else "")).strip(), 200)),
+            % (rc, _quote((stdout + stderr).strip(), 200)),
         )
     tracking_out = sections["tracking"]
     text, trc = tracking_out["text"], tracking_out["rc"]
-    if is_not_running(text) or trc in (124, 137, 143):
+    if is_not_running(text):
+        return unanswered_state(text, (sections.get("daemon") or {}).get("text") == "seen")
+    if trc in (124, 137, 143):
         reason = text.strip() or "chronyc got no answer within %ss" % CHRONYC_OUTER_TIMEOUT
         return chrony_result("not_running", error="chronyd is not answering: %s" % _quote(reason, 200))
     if trc != 0:

@@ -5,6 +5,9 @@
 
 A sample is one remote reading taken between two controller timestamps:
 ``t0`` (before the command is sent) and ``t1`` (after its output came back).
+``t0`` is the controller's wall clock read once, at send; ``t1`` is ``t0`` plus the
+round trip measured with the monotonic clock (``bracket``), so a step of the
+controller's clock during a sample neither breaks ``t0 <= t1`` nor shrinks the bound.
 The remote clock was read at some controller time in ``[t0, t1]``, so
 
     offset = remote - (t0 + t1) / 2      |error| <= (t1 - t0) / 2 + reading error
@@ -12,7 +15,12 @@ The remote clock was read at some controller time in ``[t0, t1]``, so
 A reading printed with resolution ``r`` (``date +%s.%N`` truncates) means the
 true time lies in ``[R, R + r)``: the reading used is ``R + r / 2`` and the
 reading error is ``r / 2``.  For a whole-second ``date`` (busybox prints
-``S.N`` or ``S.%N``) that is ``S + 0.5`` and ``0.5``.
+``S.N`` or ``S.%N``) that is ``S + 0.5`` and ``0.5``.  Before 1970 GNU date prints
+the seconds floored and a positive ``%N`` (``-2.500000000`` is -1.5 s): read as
+``S + N``.
+
+Host output is untrusted (hostout.py): parsed only up to ``MAX_OUTPUT``, and
+every message quotes it sanitised.
 
 Pure functions only: no Ansible imports, Python 3.8+.
 """
@@ -22,15 +30,28 @@ from __future__ import annotations
 import collections
 import math
 import re
+import time
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
+    over_cap,
+    quote,
+    sanitise,
+    too_large,
+)
 
 # Epoch seconds are floats (53-bit mantissa): around 1.7e9 one step is
 # 2.4e-7 s.  Every sample adds and subtracts a few such values, so the bound
 # carries this slack on top of the nanosecond resolution of %N.
 FLOAT_SLACK = 1e-6
 
-_NANO_RE = re.compile(r"(\d{1,15})\.(\d{1,9})")
+# A reading has at most this many digits of seconds (year ~31 million), so no offset computed
+# from readings and controller times is larger than MAX_OFFSET seconds.
+EPOCH_DIGITS = 15
+MAX_OFFSET = 2 * 10.0 ** EPOCH_DIGITS
+
+_NANO_RE = re.compile(r"(-?\d{1,%d})\.(\d{1,9})" % EPOCH_DIGITS)
 # %N unsupported: GNU-less dates print the literal letter or the whole token.
-_WHOLE_RE = re.compile(r"(\d{1,15})(?:\.(?:%?N)?)?")
+_WHOLE_RE = re.compile(r"(-?\d{1,%d})(?:\.(?:%%?N)?)?" % EPOCH_DIGITS)
 
 
 class ClockParseError(ValueError):
@@ -41,21 +62,37 @@ Sample = collections.namedtuple("Sample", ["t0", "t1", "remote", "resolution"])
 Sample.__doc__ = """One reading: controller times t0 <= t1 around remote reading `remote` (resolution in s)."""
 
 
-def _quote(text, limit=60):
-    text = repr(text)
-    return text if len(text) <= limit else text[:limit] + "...'"
+def bracket(run, wall=None, monotonic=None):
+    """Run ``run()``; return ``(its result, t0, t1)`` for a Sample.
+
+    ``t0`` is the wall clock read once, just before ``run()``; ``t1 = t0 + elapsed`` with the
+    elapsed time from the monotonic clock.  The clocks default to ``time.time`` and
+    ``time.monotonic`` (looked up at each call).
+    """
+    wall = wall or time.time
+    monotonic = monotonic or time.monotonic
+    t0 = wall()
+    m0 = monotonic()
+    result = run()
+    elapsed = monotonic() - m0
+    return result, t0, t0 + max(elapsed, 0.0)
 
 
 def parse_remote_time(text):
     """Parse ``date +%s.%N`` output into ``(epoch_seconds, resolution)``.
 
     ``1700000000.123456789`` -> ``(1700000000.123456789, 1e-9)``;
-    ``1700000000.N``, ``1700000000.%N`` or ``1700000000`` -> ``(1700000000.0, 1.0)``.
+    ``1700000000.N``, ``1700000000.%N`` or ``1700000000`` -> ``(1700000000.0, 1.0)``;
+    ``-2.500000000`` (GNU date before 1970) -> ``(-1.5, 1e-9)``.
     Only the last non-empty line counts (shell start-up files may print
-    banners before it).  Anything else raises ClockParseError.
+    banners before it).  ``text`` may be str or bytes; more than MAX_OUTPUT bytes,
+    or anything else, raises ClockParseError with a sanitised quote.
     """
-    if not isinstance(text, str):
+    if not isinstance(text, (str, bytes, bytearray)):
         raise ClockParseError("remote time must be text, got %s" % type(text).__name__)
+    if over_cap(text):
+        raise ClockParseError(too_large("output of 'date +%s.%N'", text))
+    text = sanitise(text)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         raise ClockParseError("empty output from 'date +%s.%N' (expected e.g. 1700000000.123456789)")
@@ -68,7 +105,7 @@ def parse_remote_time(text):
     if match:
         return float(int(match.group(1))), 1.0
     raise ClockParseError(
-        "output of 'date +%%s.%%N' is not an epoch time like 1700000000.123456789: %s" % _quote(text)
+        "output of 'date +%%s.%%N' is not an epoch time like 1700000000.123456789: %s" % quote(text, 60)
     )
 
 

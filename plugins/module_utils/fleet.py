@@ -20,14 +20,15 @@ import os
 import statistics
 import time
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import STATES as CHRONY_STATES
+
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "prometheus", "junit", "html")
 SEVERITIES = ("ok", "warning", "critical", "unknown")
 STATUS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 PROBE_STATUSES = ("ok", "unreachable", "timeout", "error")
-CHRONY_STATES = ("missing", "not_running", "unsynchronised", "local", "synchronised", "error", "unknown")
 UNSYNCHRONISED_STATES = ("unsynchronised", "not_running")
-CHRONY_UNKNOWN_STATES = ("missing", "error", "unknown")
+CHRONY_UNKNOWN_STATES = ("missing", "no_access", "error", "unknown")
 NO_RESULT = "no_result"
 
 DEFAULTS = {
@@ -284,7 +285,8 @@ def _host_record(name, result, th):
             detail = "chrony is not synchronised" + (": %s" % rec["chrony_error"] if rec["chrony_error"] else "")
         checks.append(_check("chrony", "critical", detail))
     elif state in CHRONY_UNKNOWN_STATES and rec["status"] == "ok":
-        detail = "chronyc is not installed" if state == "missing" else "chrony state %s" % state
+        detail = {"missing": "chronyc is not installed",
+                  "no_access": "chronyd runs but does not answer the audit's user"}.get(state, "chrony state %s" % state)
         checks.append(_check("chrony", "warning", "%s: sync status unknown%s" % (
             detail, " (%s)" % rec["chrony_error"] if rec["chrony_error"] and state != "missing" else "")))
     elif state == "local":

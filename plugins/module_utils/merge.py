@@ -28,6 +28,9 @@ describing the slices.  Pure functions; no Ansible imports; Python 3.8+.
 
 from __future__ import annotations
 
+import math
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import MAX_OFFSET
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
     NO_RESULT,
     STATUS_LABELS,
@@ -60,6 +63,25 @@ def check_slice(report, name):
     for key in ("thresholds", "fail_on", "controller", "hosts", "jwt"):
         if not isinstance(report.get(key), (dict, list) if key == "hosts" else dict):
             raise MergeError("slice %s: missing or malformed %r" % (name, key))
+
+
+def _in_range(value):
+    return _is_number(value) and math.isfinite(value) and abs(value) <= MAX_OFFSET
+
+
+def check_numbers(report, name):
+    """Raise MergeError when a host's offset, bound or rtt, or the controller's chrony offset or bound, is not a
+    finite number of at most MAX_OFFSET seconds (no audit writes one: the slice is damaged or forged)."""
+    where = [("controller", report["controller"], ("chrony_offset", "chrony_error_bound"))]
+    where += [("host %s" % record.get("host"), record, ("offset", "bound", "rtt", "chrony_offset", "chrony_error_bound"))
+              for record in report["hosts"] if isinstance(record, dict)]
+    for who, record, keys in where:
+        for key in keys:
+            value = record.get(key)
+            if value is not None and _is_number(value) and not _in_range(value):
+                raise MergeError("slice %s: %s: %s %r s is out of range (an audit never writes more than %g s): the "
+                                 "slice report is damaged or was not written by clock_report; re-run that slice's "
+                                 "audit" % (name, who, key, value, MAX_OFFSET))
 
 
 def slice_correction(report):
@@ -131,6 +153,7 @@ def merge_reports(slices, names=None, mode="require", now=None):
         raise MergeError("%d names for %d slices" % (len(names), len(slices)))
     for report, name in zip(slices, names):
         check_slice(report, name)
+        check_numbers(report, name)
     thresholds = _same(slices, "thresholds", names)
     fail_on = _same(slices, "fail_on", names)
     jwt = slices[0]["jwt"]

@@ -4,20 +4,26 @@
 """Renderers of the audit report dict (built by fleet.aggregate) and an atomic file writer.
 
 Each render_* function takes the report dict and returns text.  Reports carry
-host names and measured values only, never inventory variables.  Pure
+host names and measured values only, never inventory variables.  Every renderer
+first sanitises every string of the report (hostout.clean: no lone surrogates,
+controls, bidi overrides or line separators reach a file or the terminal), and
+write_reports writes each format on its own: one that fails is reported, the
+others are still written.  Files are created with the process umask.  Pure
 functions except write_atomic(); no Ansible imports; Python 3.8+.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
 import re
-import tempfile
+import secrets
 import xml.etree.ElementTree as ET
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import fmt_seconds
+from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import clean, sanitise
 
 SEVERITY_CODE = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -25,28 +31,58 @@ _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # ---------------------------------------------------------------- files
 
-def write_atomic(path, text, mode=0o644):
+class ReportWriteError(OSError):
+    """Some report formats could not be written (the others were); the message names each and why."""
+
+    def __init__(self, failures, files):
+        self.failures, self.files = failures, files
+        super(ReportWriteError, self).__init__("could not write %s; %s" % (
+            "; ".join(failures), "written: %s" % ", ".join(files) if files else "no file written"))
+
+
+def _create_temp(directory, base):
+    """An open (fd, path) of a new temp file in ``directory``, mode 0666 minus the process umask."""
+    for _attempt in range(100):
+        tmp = os.path.join(directory, ".%s.%s.tmp" % (base, secrets.token_hex(4)))
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError("no free temporary file name in %s" % directory)
+
+
+def write_atomic(path, text, mode=None):
     """Write ``text`` to ``path`` atomically: temp file in the same directory, fsync, os.replace.
 
     Readers (the Prometheus textfile collector, CI) see the old file or the new one, never half.
+    The file gets 0666 minus the process umask (as any file the user creates), or ``mode`` when given.
     Creates the parent directory if needed.  Returns the absolute path.
     """
     path = os.path.abspath(path)
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    fd, tmp = _create_temp(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def _sanitised(render):
+    """Renderers see the report with every string sanitised (hostout.clean)."""
+    @functools.wraps(render)
+    def wrapper(report):
+        return render(clean(report))
+    return wrapper
 
 
 # ---------------------------------------------------------------- table
@@ -64,8 +100,8 @@ def _chrony_cell(host):
 
 
 def _printable(text):
-    """One terminal line: control characters shown escaped, so a host name cannot break the table."""
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group(0))[1:-1], str(text))
+    """One terminal line: controls, bidi overrides and line breaks shown escaped, so no text can break the table."""
+    return sanitise(str(text), newlines=False)
 
 
 def _text_table(header, rows):
@@ -118,6 +154,7 @@ def _summary_lines(report):
     return lines
 
 
+@_sanitised
 def render_table(report):
     """Readable terminal table (|offset| descending), then the fleet summary and JWT guidance."""
     header = ["host", "offset", "+/-bound", "rtt", "chrony", "stratum", "reference", "chrony offset", "leap", "severity"]
@@ -154,6 +191,7 @@ def _public(report):
     return out
 
 
+@_sanitised
 def render_json(report):
     """Versioned JSON (schema_version 1, schemas/audit-report-v1.schema.json)."""
     return json.dumps(_public(report), indent=2, sort_keys=True, allow_nan=False) + "\n"
@@ -173,6 +211,7 @@ def _value(value):
     return repr(float(value))
 
 
+@_sanitised
 def render_prometheus(report):
     """Prometheus text exposition (textfile collector): HELP/TYPE lines, base units, no timestamps."""
     families = []
@@ -249,6 +288,7 @@ def _xml_text(text):
     return _XML_BAD.sub("?", str(text))
 
 
+@_sanitised
 def render_junit(report):
     """JUnit XML: one testsuite; one testcase per host plus one for the fleet skew.
 
@@ -345,6 +385,7 @@ def _svg_chart(report):
     return "\n".join(parts)
 
 
+@_sanitised
 def render_html(report):
     """One self-contained HTML page (inline CSS and SVG, no scripts, no external assets)."""
     esc = html.escape
@@ -407,9 +448,18 @@ FILE_NAMES = {"table": "clock-audit.txt", "json": "clock-audit.json", "prometheu
 
 def write_reports(report, formats, output_dir, prometheus_path=None):
     """Write ``report`` in each of ``formats`` to output_dir (the Prometheus textfile to prometheus_path when
-    given), each file atomically; return the absolute paths in the order of ``formats``. Raises OSError."""
-    files = []
+    given), each file atomically and on its own; return the absolute paths in the order of ``formats``.
+
+    A format that cannot be rendered or written does not stop the others: after trying every one,
+    ReportWriteError (an OSError) names each failed format, its path and why, and the files written.
+    """
+    files, failures = [], []
     for fmt in formats:
         path = prometheus_path if fmt == "prometheus" and prometheus_path else os.path.join(output_dir, FILE_NAMES[fmt])
-        files.append(write_atomic(path, RENDERERS[fmt](report)))
+        try:
+            files.append(write_atomic(path, RENDERERS[fmt](report)))
+        except Exception as exc:  # any failure of this format only: report it, write the others
+            failures.append("%s (%s): %s: %s" % (fmt, os.path.abspath(path), type(exc).__name__, exc))
+    if failures:
+        raise ReportWriteError(failures, files)
     return files

@@ -77,8 +77,9 @@ EXAMPLES = r"""
 RETURN = r"""
 state:
   description:
-    - V(missing) (no chronyc), V(not_running) (no chronyd answered), V(unsynchronised), V(local), V(synchronised),
-      or V(error) (output not understood).
+    - V(missing) (no chronyc), V(not_running) (no chronyd answered), V(no_access) (a chronyd runs but does not
+      answer this non-root user, as with a disabled command port and a root-only socket; use become), V(unsynchronised), V(local),
+      V(synchronised), or V(error) (output not understood).
   returned: always
   type: str
   sample: synchronised
@@ -123,6 +124,7 @@ waited:
   sample: 3.02
 """
 
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -130,11 +132,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
     CHRONYC_ARGS,
     ChronycParseError,
+    NO_ACCESS_HINT,
     chrony_result,
+    chronyd_visible,
     classify,
     is_not_running,
     parse_sources,
     parse_tracking,
+    unanswered_state,
 )
 
 POLL_INTERVAL = 1.0
@@ -146,6 +151,7 @@ ACCEPTED = {
 HINTS = {
     "missing": "install chrony (package chrony) or fix PATH",
     "not_running": "is chronyd running? check 'systemctl status chrony' (chronyd on RHEL) and 'journalctl -u chrony'",
+    "no_access": NO_ACCESS_HINT,
     "unsynchronised": "no source selected yet: check 'chronyc sources' (reach 0 = no reply: UDP 123 blocked, DNS, "
                       "wrong server names) and wait longer if chronyd just started",
     "local": "chrony serves from its 'local' directive because no upstream source is usable: "
@@ -162,7 +168,7 @@ def read_chrony(module, chronyc, with_sources):
     rc, out, err = module.run_command([chronyc] + CHRONYC_ARGS + ["tracking"])
     text = out + err
     if is_not_running(text):
-        return chrony_result("not_running", error="chronyd is not answering: %s" % text.strip()[:200])
+        return unanswered_state(text, os.geteuid() != 0 and chronyd_visible())
     if rc != 0:
         return chrony_result("error", error="chronyc tracking failed (rc=%d): %s" % (rc, text.strip()[:200]))
     try:

@@ -28,6 +28,12 @@ description:
     (see C(docs/performance.md)).
   - Host problems never fail the task. They are reported in RV(status) and RV(error) (and RV(chrony.state)),
     so one dead host does not hide the rest of the fleet from the report. Only bad option values fail the task.
+  - Host output is untrusted. The chrony part of the first command is cut after 256 KiB on the host (C(head -c),
+    where head has it); the controller parses no command output over 256 KiB (such a host gets RV(status)
+    V(error) with the size in RV(error)); every string of the result is sanitised (undecodable bytes as U+FFFD;
+    control characters, bidi overrides and isolates, U+2028/U+2029 shown as escapes such as C(\x1b)).
+  - Round trips are measured with the controller's monotonic clock and its wall clock is read once per sample, so
+    a step of the controller's clock during a visit neither breaks nor narrows a bound.
   - Read-only; runs in check mode too.
 author:
   - fleetclock maintainers (@fleetclock)
@@ -156,9 +162,11 @@ chrony:
   contains:
     state:
       description:
-        - V(missing) (no chronyc), V(not_running) (no chronyd answered), V(unsynchronised) (no reference or leap status
-          Not synchronised), V(local) (reference 7F7F0101, C(local) directive), V(synchronised), V(error) (output not
-          understood), V(unknown) (not collected, or the visit failed first).
+        - V(missing) (no chronyc), V(not_running) (no chronyd answered), V(no_access) (chronyc got no answer, but a
+          chronyd process runs in the host's PID namespace and the probe's user is not root - typically C(cmdport 0)
+          without become), V(unsynchronised) (no reference or leap status Not synchronised), V(local) (reference
+          7F7F0101, C(local) directive), V(synchronised), V(error) (output not understood), V(unknown) (not
+          collected, or the visit failed first).
       type: str
       returned: always
       sample: synchronised

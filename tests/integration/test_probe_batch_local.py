@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from test_probe_local import LOCAL, ROOT, host, run_play, trouble_hosts, wrapper
+from test_probe_local import LOCAL, ROOT, check_trouble, host, run_play, trouble_hosts, wrapper
 
 pytestmark = pytest.mark.integration
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -73,17 +73,9 @@ def test_garbage_hang_refused_undefined(tmp_path):
     hosts = dict(trouble_hosts(tmp_path), undefined=dict(LOCAL, ansible_connection="{{ no_such_variable }}"))
     started = time.monotonic()
     results, batch, proc = run_batch(tmp_path, hosts, {"timeout": 3})
-    assert time.monotonic() - started < 30
-    assert results["garbage"]["status"] == "error"
-    assert "Segmentation fault" in results["garbage"]["error"]
-    assert results["garbage"]["clock"] is None and results["garbage"]["chrony"]["state"] == "error"
-    assert results["hang"]["status"] == "timeout"
-    assert "3" in results["hang"]["error"] and results["hang"]["clock"] is None
-    assert results["hang"]["chrony"]["state"] == "unknown"
-    assert results["refused"]["status"] == "unreachable", results["refused"]
-    assert results["refused"]["clock"] is None
+    assert time.monotonic() - started < 60
+    check_trouble(results, 3)
     assert results["undefined"]["status"] == "error" and "no_such_variable" in results["undefined"]["error"]
-    assert results["fine"]["status"] == "ok"
     assert all(set(r) == CONTRACT for r in results.values())
 
 

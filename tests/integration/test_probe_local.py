@@ -103,33 +103,91 @@ def test_whole_second_date(tmp_path):
     assert abs(clock["offset"]) <= clock["bound"]
 
 
+# What no result, report or terminal line may hold (issue 11): C0 controls but newline, C1 controls, bidi
+# overrides and isolates, U+2028/U+2029, lone surrogates.
+FORBIDDEN = set(chr(c) for c in list(range(0x00, 0x0A)) + list(range(0x0B, 0x20)) + list(range(0x7F, 0xA0))
+                + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A)) + [0x2028, 0x2029])
+# chronyc output whose reference name carries an OSC title, a screen clear, RLO, an isolate and a Latin-1 byte, and
+# a source name with U+2028.
+HOSTILE_TRACKING = (r"C0A80001,\033]0;owned\007\033[2J\342\200\256evil\342\201\246x\351,2,"
+                    r"1700000000.1,0.000012,0.00001,0.00002,-3.1,0.0,0.02,0.004,0.0003,64.2,Normal\n")
+HOSTILE_SOURCES = r"^,*,src\342\200\250y,2,6,377,12,0.0001,0.0001,0.002\n"
+
+
+def forbidden_in(text):
+    return sorted("U+%04X" % ord(ch) for ch in set(text) if ch in FORBIDDEN or 0xD800 <= ord(ch) <= 0xDFFF)
+
+
 def trouble_hosts(tmp_path):
-    """A host that answers garbage, one that hangs, one whose ssh port refuses, and a fine one."""
+    """Hosts that answer garbage, hang, refuse the connection, and hostile ones (issue 11: Latin-1 bytes and
+    controls in a shell error, 10 MB of output, terminal controls in chronyc's reference name, a clock before
+    1970), and a fine one."""
     garbage = wrapper(tmp_path, "garbage.sh", "echo 'Segmentation fault'")
     hang = wrapper(tmp_path, "hang.sh", "exec sleep 60")
-    with socket.socket() as sock:        # a loopback port with nothing listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return {
+    latin1 = wrapper(tmp_path, "latin1.sh", r"printf 'sh: 1: d\351marrer \033[31m\342\200\256: introuvable\n'")
+    flood = wrapper(tmp_path, "flood.sh", 'head -c 10485760 /dev/zero | tr "\\0" x; echo; exec /bin/sh "$@"')
+    bindir = tmp_path / "hostile-bin"
+    bindir.mkdir(exist_ok=True)
+    wrapper(bindir, "chronyc", 'case "$*" in *tracking) printf \'%s\' ;; *) printf \'%s\' ;; esac'
+            % (HOSTILE_TRACKING, HOSTILE_SOURCES))
+    controls = wrapper(tmp_path, "controls.sh", 'PATH="%s:$PATH" exec /bin/sh "$@"' % bindir)
+    hosts = {
         "garbage": host(ansible_shell_executable=garbage),
         "hang": host(ansible_shell_executable=hang),
-        "refused": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": port},
+        "refused": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port()},
+        "latin1": host(ansible_shell_executable=latin1),
+        "flood": host(ansible_shell_executable=flood),
+        "controls": host(ansible_shell_executable=controls),
         "fine": host(),
     }
+    if shutil.which("faketime"):
+        hosts["pre1970"] = host(ansible_shell_executable=wrapper(
+            tmp_path, "pre1970.sh", 'FAKETIME_DONT_FAKE_MONOTONIC=1 exec faketime -f "%+ds" /bin/sh "$@"' % PRE_1970))
+    return hosts
 
 
-def test_garbage_and_hang_and_refused(tmp_path):
-    results, proc = run_probe(tmp_path, trouble_hosts(tmp_path), {"timeout": 3})
+PRE_1970 = -2000000000          # the host's clock is about 1906
+
+
+def closed_port():
+    """A loopback port with nothing listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def check_trouble(results, timeout):
+    """What each trouble host must report, per-host task or batch alike."""
     assert results["garbage"]["status"] == "error"
     assert "Segmentation fault" in results["garbage"]["error"]
     assert results["garbage"]["clock"] is None
     assert results["garbage"]["chrony"]["state"] == "error"
     assert results["hang"]["status"] == "timeout"
-    assert "3" in results["hang"]["error"] and results["hang"]["clock"] is None
+    assert str(timeout) in results["hang"]["error"] and results["hang"]["clock"] is None
     assert results["hang"]["chrony"]["state"] == "unknown"
     assert results["refused"]["status"] == "unreachable", results["refused"]
     assert results["refused"]["clock"] is None
+    latin1 = results["latin1"]
+    assert latin1["status"] == "error" and latin1["clock"] is None, latin1
+    assert "d\ufffdmarrer \\x1b[31m\\u202e: introuvable" in latin1["error"], latin1["error"]
+    flood = results["flood"]
+    assert flood["status"] == "error" and flood["clock"] is None, flood["status"]
+    assert "KiB" in flood["error"] and len(flood["error"]) < 1000, flood["error"][:300]
+    controls = results["controls"]
+    assert controls["status"] == "ok" and controls["chrony"]["state"] == "synchronised", controls
+    assert controls["chrony"]["tracking"]["ref_name"] == "\\x1b]0;owned\\x07\\x1b[2J\\u202eevil\\u2066x\ufffd"
+    assert [source["name"] for source in controls["chrony"]["sources"]] == ["src\\u2028y"], controls["chrony"]
+    if "pre1970" in results:
+        pre = results["pre1970"]
+        assert pre["status"] == "ok", pre
+        assert abs(pre["clock"]["offset"] - PRE_1970) <= pre["clock"]["bound"] + 0.05, pre["clock"]
     assert results["fine"]["status"] == "ok"
+    assert not forbidden_in(json.dumps(results, ensure_ascii=False))
+
+
+def test_trouble_and_hostile_hosts(tmp_path):
+    results, proc = run_probe(tmp_path, trouble_hosts(tmp_path), {"timeout": 3})
+    check_trouble(results, 3)
     for result in results.values():
         assert CONTRACT <= set(result) and not result.get("failed") and not result.get("unreachable")
 
@@ -162,3 +220,26 @@ def test_hang_returns_promptly(tmp_path):
     results, proc = run_probe(tmp_path, {"hang": host(ansible_shell_executable=hang)}, {"timeout": 1.5})
     assert results["hang"]["status"] == "timeout"
     assert time.monotonic() - started < 15
+
+
+def test_the_audit_writes_every_report_despite_hostile_hosts(tmp_path):
+    """The whole audit (per host) over the trouble hosts: every format is written, lists every host, and holds no
+    control character, bidi override, line separator or lone surrogate (778779a wrote no file at all)."""
+    from test_audit_local import check_outputs, run_audit
+
+    hosts = trouble_hosts(tmp_path)
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
+    out = tmp_path / "reports"
+    proc = run_audit(str(inventory), str(out), "-e", "fleetclock_audit_probe_timeout=3")
+    assert proc.returncode != 0, proc.stdout             # CRITICAL / UNKNOWN hosts, but reports first
+    report = check_outputs(str(out))
+    assert [h["host"] for h in report["hosts"]] == sorted(hosts)
+    for name in sorted(os.listdir(str(out))):
+        text = (out / name).read_bytes().decode("utf-8")
+        if name.endswith(".json"):
+            text = json.dumps(json.loads(text), ensure_ascii=False)
+        assert not forbidden_in(text), (name, forbidden_in(text))
+    table = (out / "clock-audit.txt").read_text()
+    assert "\\x1b]0;owned" in table and "fine" in table
+    assert not forbidden_in(proc.stdout), forbidden_in(proc.stdout)

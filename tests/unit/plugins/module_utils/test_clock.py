@@ -34,7 +34,7 @@ def test_parse_remote_time(text, expected, resolution):
 
 
 @pytest.mark.parametrize("text", [
-    "", "\n", "%s.%N", "sh: date: not found", "1700000000.12x", "-1700000000.1",
+    "", "\n", "%s.%N", "sh: date: not found", "1700000000.12x", "--1700000000.1", "- 1.5", "+1.5",
     "1700000000.1234567890", "nan", "1e9", "1_700_000_000.1", "1700000000.1 extra",
     "9" * 16 + ".1",
 ])

@@ -170,10 +170,10 @@ def test_junit_severity_mapping():
     assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("3", "2", "1")
 
 
-def test_junit_strips_control_characters():
+def test_junit_shows_control_characters_escaped():
     rep = fleet.aggregate({"h": dict(DOWN, error="bad\x00\x1bbytes")}, now=NOW)
     root = ET.fromstring(report.render_junit(rep).encode("utf-8"))
-    assert "bad??bytes" in root.find("testsuite/testcase/error").get("message")
+    assert "bad\\x00\\x1bbytes" in root.find("testsuite/testcase/error").get("message")
 
 
 # ---------------------------------------------------------------- HTML
@@ -210,6 +210,12 @@ def test_html_without_measured_hosts():
 
 # ---------------------------------------------------------------- write_atomic
 
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_write_atomic_replaces_and_leaves_no_temp(tmp_path):
     target = tmp_path / "sub" / "clock-audit.prom"
     assert report.write_atomic(str(target), "one\n") == str(target)
@@ -218,7 +224,7 @@ def test_write_atomic_replaces_and_leaves_no_temp(tmp_path):
     assert target.read_text() == "two\n"
     assert os.stat(str(target)).st_ino != inode  # a new file renamed over the old one
     assert os.listdir(str(target.parent)) == ["clock-audit.prom"]
-    assert oct(os.stat(str(target)).st_mode & 0o777) == "0o644"
+    assert os.stat(str(target)).st_mode & 0o777 == 0o666 & ~current_umask()
 
 
 def test_write_atomic_cleans_up_on_error(tmp_path):
