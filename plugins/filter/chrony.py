@@ -17,11 +17,8 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds 
     resolve_sources,
     validate_resolved,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
-    validate_entries,
-    validate_entry,
-    validate_settings,
-)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import validate_entries, validate_entry
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import validate_settings
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import (
     RenderError,
     render_config,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import is_valid_host, show
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_valid_host, show
 
 DEFAULT_SITE = "all"
 DEFAULT_STRATUM = 8
