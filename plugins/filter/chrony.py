@@ -9,7 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import build_plan, foreign_source_lines
+from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import apply_plan, build_plan, foreign_source_lines
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds import (
     cloud_choices,
     detect_cloud,
@@ -148,6 +148,14 @@ def chrony_airgap_plan(hostvars, me, groups, own=None, play_hosts=None, masters_
                       source_options=dict(source_options or {}), minsources=minsources)
 
 
+def chrony_airgap_apply(settings, plan=None):
+    """The role settings in effect: the user's, with this host's air-gap plan (if any) applied; never changes them."""
+    if not isinstance(settings, dict) or not isinstance(plan, (dict, type(None))):
+        raise AnsibleFilterError("chrony_airgap_apply expects a dict of chrony_* settings and a plan (dict or none), "
+                                 "got %r, %r" % (type(settings).__name__, type(plan).__name__))
+    return apply_plan(settings, plan)
+
+
 def chrony_airgap_foreign_lines(text, allowed):
     """Lines of a rendered chrony.conf that take time from anything but the allowed hosts."""
     return foreign_source_lines(to_native(text), list(allowed or []))
@@ -169,5 +177,6 @@ class FilterModule:
             "chrony_resolve_sources": chrony_resolve_sources,
             "chrony_leapsectz": chrony_leapsectz,
             "chrony_airgap_plan": chrony_airgap_plan,
+            "chrony_airgap_apply": chrony_airgap_apply,
             "chrony_airgap_foreign_lines": chrony_airgap_foreign_lines,
         }
