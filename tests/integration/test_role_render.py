@@ -1,49 +1,47 @@
 """Render chrony.conf through the role's `render` entry point with fake facts, on localhost.
 
-Runs the real ansible-playbook (cwd = the checkout, so its ansible.cfg resolves the collection),
+Runs the real ansible-playbook (tests/conftest.py: from the checkout with its ansible.cfg, facts not injected as
+ansible_* variables; the fake facts are an `ansible_facts` extra variable, which wins over gathered ones),
 asserts the exact lines, and parses every rendered file with the host's real `chronyd -p -f`
 (parse and exit: no daemon, no network). Bad input must fail in the argument spec or the preflight,
 with a message naming the variable, before the file is written.
 """
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
+from conftest import ROOT, ansible_playbook
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = "/tmp/probe-venv/bin"
-PLAYBOOK_BIN = os.path.join(VENV_BIN, "ansible-playbook")
-if not os.path.exists(PLAYBOOK_BIN):
-    PLAYBOOK_BIN = shutil.which("ansible-playbook") or PLAYBOOK_BIN
 PLAYBOOK = os.path.join(ROOT, "tests", "integration", "render", "render.yml")
 CHRONYD = "/usr/sbin/chronyd"
 
-pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK_BIN), reason="ansible-playbook not available")
+# fake facts, keyed as under ansible_facts (no ansible_ prefix)
+NO_DMI = {"system_vendor": "NA", "product_name": "NA", "product_uuid": "NA", "product_serial": "NA",
+          "chassis_asset_tag": "NA"}
 
-NO_DMI = {"ansible_system_vendor": "NA", "ansible_product_name": "NA", "ansible_product_uuid": "NA",
-          "ansible_product_serial": "NA", "ansible_chassis_asset_tag": "NA"}
+
+def os_facts(family, distribution, version):
+    return {"os_family": family, "distribution": distribution, "distribution_major_version": version.split(".")[0],
+            "distribution_version": version}
+
+
 OS_FACTS = {
-    "debian12": {"ansible_os_family": "Debian", "ansible_distribution": "Debian",
-                 "ansible_distribution_major_version": "12", "ansible_distribution_version": "12.5"},
-    "ubuntu2204": {"ansible_os_family": "Debian", "ansible_distribution": "Ubuntu",
-                   "ansible_distribution_major_version": "22", "ansible_distribution_version": "22.04"},
-    "rocky9": {"ansible_os_family": "RedHat", "ansible_distribution": "Rocky",
-               "ansible_distribution_major_version": "9", "ansible_distribution_version": "9.4"},
-    "fedora40": {"ansible_os_family": "RedHat", "ansible_distribution": "Fedora",
-                 "ansible_distribution_major_version": "40", "ansible_distribution_version": "40"},
+    "debian12": os_facts("Debian", "Debian", "12.5"),
+    "ubuntu2204": os_facts("Debian", "Ubuntu", "22.04"),
+    "rocky9": os_facts("RedHat", "Rocky", "9.4"),
+    "fedora40": os_facts("RedHat", "Fedora", "40"),
 }
 DMI = {
-    "aws": {"ansible_system_vendor": "Amazon EC2", "ansible_product_name": "m6i.large",
-            "ansible_product_uuid": "ec2e1916-9099-7caf-fd21-012345abcdef"},
-    "gcp": {"ansible_system_vendor": "Google", "ansible_product_name": "Google Compute Engine",
-            "ansible_product_serial": "GoogleCloud-6B3A5E2C0D11"},
-    "azure": {"ansible_system_vendor": "Microsoft Corporation", "ansible_product_name": "Virtual Machine",
-              "ansible_chassis_asset_tag": "7783-7084-3265-9085-8269-3286-77"},
-    "oci": {"ansible_system_vendor": "QEMU", "ansible_chassis_asset_tag": "OracleCloud.com"},
-    "alibaba": {"ansible_system_vendor": "Alibaba Cloud", "ansible_product_name": "Alibaba Cloud ECS"},
-    "none": {"ansible_system_vendor": "QEMU", "ansible_product_name": "Standard PC (Q35 + ICH9, 2009)"},
+    "aws": {"system_vendor": "Amazon EC2", "product_name": "m6i.large",
+            "product_uuid": "ec2e1916-9099-7caf-fd21-012345abcdef"},
+    "gcp": {"system_vendor": "Google", "product_name": "Google Compute Engine",
+            "product_serial": "GoogleCloud-6B3A5E2C0D11"},
+    "azure": {"system_vendor": "Microsoft Corporation", "product_name": "Virtual Machine",
+              "chassis_asset_tag": "7783-7084-3265-9085-8269-3286-77"},
+    "oci": {"system_vendor": "QEMU", "chassis_asset_tag": "OracleCloud.com"},
+    "alibaba": {"system_vendor": "Alibaba Cloud", "product_name": "Alibaba Cloud ECS"},
+    "none": {"system_vendor": "QEMU", "product_name": "Standard PC (Q35 + ICH9, 2009)"},
 }
 
 AWS = ["server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4"]
@@ -103,21 +101,22 @@ class Run:
         return [str(host.get("msg")) for _name, host in self.tasks() if "msg" in host and not host.get("failed")]
 
 
-def render(tmp_path, os_name="debian12", dmi=None, check=False, dest=None, **variables):
-    extra = dict(NO_DMI)
-    extra.update(OS_FACTS[os_name])
-    extra.update(dmi or {})
+def render(tmp_path, os_name="debian12", dmi=None, check=False, dest=None, facts=None, **variables):
+    """facts: fake facts on top of the OS's and the DMI ones (keys as under ansible_facts)."""
+    fake = dict(NO_DMI)
+    fake.update(OS_FACTS[os_name])
+    fake.update(dmi or {})
+    fake.update(facts or {})
     dest = dest or str(tmp_path / "chrony.conf")
-    extra["chrony_render_dest"] = dest
+    extra = {"ansible_facts": fake, "chrony_render_dest": dest}
     extra.update(variables)
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="0")
-    cmd = [PLAYBOOK_BIN, PLAYBOOK, "-e", "@%s" % vars_file]
+    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_LOCALHOST_WARNING": "0"}
+    args = [PLAYBOOK, "-e", "@%s" % vars_file]
     if check:
-        cmd += ["--check", "--diff"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        args += ["--check", "--diff"]
+    proc = ansible_playbook(*args, env=env)
     try:
         result = json.loads(proc.stdout)
     except ValueError:
@@ -223,7 +222,7 @@ def test_distribution_defaults(tmp_path, os_name, sources, drift, keyfile):
 
 
 def test_unsupported_family_fails_clearly(tmp_path):
-    run = render(tmp_path, os_name="debian12", ansible_os_family="Suse", ansible_distribution="openSUSE Leap")
+    run = render(tmp_path, os_name="debian12", facts={"os_family": "Suse", "distribution": "openSUSE Leap"})
     assert not run.ok
     name, msg = run.failure()
     assert "Preflight" in name and "supports the OS families Debian, RedHat" in msg and "openSUSE Leap" in msg
@@ -309,7 +308,7 @@ BAD = {
     "leapsectz_with_smearing": ({"chrony_cloud": "gcp", "chrony_leapsectz": "right/UTC"},
                                 "chrony_leapsectz", "must not use leapsectz"),
     "auto_detected_smearing_mixed": ({"chrony_cloud": "auto", "chrony_sources": [{"hostname": "192.0.2.1"}],
-                                      **DMI["gcp"]}, "chrony_sources", "gcp cloud's time servers smear"),
+                                      "dmi": DMI["gcp"]}, "chrony_sources", "gcp cloud's time servers smear"),
 }
 
 
