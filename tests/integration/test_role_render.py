@@ -28,7 +28,11 @@ def os_facts(family, distribution, version):
 
 OS_FACTS = {
     "debian12": os_facts("Debian", "Debian", "12.5"),
+    "ubuntu2004": os_facts("Debian", "Ubuntu", "20.04"),
     "ubuntu2204": os_facts("Debian", "Ubuntu", "22.04"),
+    "rhel8": os_facts("RedHat", "RedHat", "8.10"),
+    "rocky8": os_facts("RedHat", "Rocky", "8.10"),
+    "almalinux8": os_facts("RedHat", "AlmaLinux", "8.10"),
     "rocky9": os_facts("RedHat", "Rocky", "9.4"),
     "fedora40": os_facts("RedHat", "Fedora", "40"),
 }
@@ -99,6 +103,13 @@ class Run:
 
     def debug_messages(self):
         return [str(host.get("msg")) for _name, host in self.tasks() if "msg" in host and not host.get("failed")]
+
+    def os_settings(self):
+        """The role's per-distribution/version variables as render.yml shows them after the render."""
+        for name, host in self.tasks():
+            if name == "Show the distribution's settings":
+                return host["msg"]
+        raise AssertionError("render.yml did not show the distribution's settings")
 
 
 def render(tmp_path, os_name="debian12", dmi=None, check=False, dest=None, facts=None, **variables):
@@ -206,6 +217,9 @@ def test_user_sources_append_to_a_non_smearing_cloud(tmp_path):
     ("ubuntu2204", ["pool ntp.ubuntu.com iburst maxsources 4", "pool 0.ubuntu.pool.ntp.org iburst maxsources 1",
                     "pool 1.ubuntu.pool.ntp.org iburst maxsources 1", "pool 2.ubuntu.pool.ntp.org iburst maxsources 2"],
      "/var/lib/chrony/chrony.drift", "/etc/chrony/chrony.keys"),
+    ("rhel8", ["pool 2.rhel.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
+    ("rocky8", ["pool 2.rocky.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
+    ("almalinux8", ["pool 2.almalinux.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
     ("rocky9", ["pool 2.rocky.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
     ("fedora40", ["pool 2.fedora.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
 ])
@@ -219,6 +233,42 @@ def test_distribution_defaults(tmp_path, os_name, sources, drift, keyfile):
         assert line in run.lines
     assert not any(line.split()[0] in ("allow", "local", "cmdport") for line in run.lines)
     assert_parses(run.dest)
+
+
+# What differs by version: chronyd's options (-F: seccomp filter level), whether `chronyd -p` can validate the file
+# (chrony >= 4.0), NTS (chrony >= 4.0). Every OS of OS_FACTS is here.
+OS_SETTINGS = {
+    "debian12": {"daemon_options": "-F 1", "parse_check": True, "supports_nts": True},
+    "ubuntu2004": {"daemon_options": "-F -1", "parse_check": False, "supports_nts": False},
+    "ubuntu2204": {"daemon_options": "-F 1", "parse_check": True, "supports_nts": True},
+    "rhel8": {"daemon_options": "", "parse_check": True, "supports_nts": True},
+    "rocky8": {"daemon_options": "", "parse_check": True, "supports_nts": True},
+    "almalinux8": {"daemon_options": "", "parse_check": True, "supports_nts": True},
+    "rocky9": {"daemon_options": "-F 2", "parse_check": True, "supports_nts": True},
+    "fedora40": {"daemon_options": "-F 2", "parse_check": True, "supports_nts": True},
+}
+
+
+def test_every_os_has_its_version_settings():
+    assert set(OS_SETTINGS) == set(OS_FACTS)
+
+
+@pytest.mark.parametrize("os_name", sorted(OS_SETTINGS))
+def test_version_settings(tmp_path, os_name):
+    run = render(tmp_path, os_name=os_name, chrony_cloud="none")
+    assert_ok(run)
+    assert run.os_settings() == OS_SETTINGS[os_name]
+    assert ("ntsdumpdir /var/lib/chrony" in run.lines) == OS_SETTINGS[os_name]["supports_nts"]
+    assert_parses(run.dest)
+
+
+def test_nts_source_on_a_chrony_without_nts_fails_clearly(tmp_path):
+    run = render(tmp_path, os_name="ubuntu2004", chrony_cloud="none",
+                 chrony_sources=[{"hostname": "ntp.example.com", "nts": True}])
+    assert not run.ok
+    name, msg = run.failure()
+    assert "Preflight" in name and "NTS needs chrony 4.0" in msg and "Ubuntu 20.04" in msg, msg
+    assert not os.path.exists(run.dest)
 
 
 def test_unsupported_family_fails_clearly(tmp_path):
