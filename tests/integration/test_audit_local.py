@@ -18,9 +18,8 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
-from conftest import ansible_playbook
+from conftest import ROOT, ansible_playbook
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 

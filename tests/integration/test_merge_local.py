@@ -13,9 +13,8 @@ import os
 
 import jsonschema
 import pytest
-from conftest import ansible_playbook
+from conftest import ROOT, ansible_playbook
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 FILES = ["clock-audit.html", "clock-audit.json", "clock-audit.junit.xml", "clock-audit.prom", "clock-audit.txt"]
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from conftest import ansible_playbook
 
-from test_probe_local import LOCAL, ROOT, host, run_play, trouble_hosts, wrapper
+from test_probe_local import LOCAL, host, run_play, trouble_hosts, wrapper
 
 pytestmark = pytest.mark.integration
 

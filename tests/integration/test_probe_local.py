@@ -1,7 +1,6 @@
 """clock_probe for real over the local connection: offsets injected with faketime, broken hosts simulated
 with ansible_shell_executable wrappers (the action runs `<shell> -c <command>`)."""
 import json
-import os
 import shutil
 import socket
 import stat
@@ -11,7 +10,6 @@ import pytest
 from conftest import ansible_playbook
 
 pytestmark = pytest.mark.integration
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 PLAY = """
 - name: Probe

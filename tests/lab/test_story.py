@@ -22,7 +22,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ansible_playbook
+from conftest import ROOT, ansible_playbook
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
     ChronycParseError,
@@ -30,7 +30,6 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import
     parse_tracking,
 )
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "scripts", "lab.sh")
 RUN = os.path.join(os.environ.get("FC_CACHE", os.path.join(ROOT, ".cache")), "lab", "run")
 OUT = os.path.join(ROOT, "tests", "output")
