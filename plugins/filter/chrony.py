@@ -121,7 +121,7 @@ def _hostvar(hostvars, name, key, default=None, unknown=None):
 
 def _airgap_record(hostvars, name):
     facts = _hostvar(hostvars, name, "ansible_facts", {}) or {}
-    ips = facts.get("all_ipv4_addresses") or _hostvar(hostvars, name, "ansible_all_ipv4_addresses", []) or []
+    ips = facts.get("all_ipv4_addresses") or []
     networks = _hostvar(hostvars, name, "chrony_airgap_client_networks", [], unknown=_UNKNOWN)
     return {
         "site": _hostvar(hostvars, name, "chrony_airgap_site"),
