@@ -130,9 +130,8 @@ def _airgap_record(hostvars, name):
         "ips": list(ips),
         # None: set, but cannot be evaluated here (a template on facts that were not gathered)
         "client_networks": None if networks is _UNKNOWN else list(networks or []),
-        # the inventory's sources: once the role planned a host, its chrony_sources are the plan's (set_fact)
-        "sources": list(_hostvar(hostvars, name, "__chrony_airgap_user_sources",
-                                 _hostvar(hostvars, name, "chrony_sources", [])) or []),
+        # the inventory's own sources (the role never changes chrony_sources)
+        "sources": list(_hostvar(hostvars, name, "chrony_sources", []) or []),
     }
 
 
