@@ -266,11 +266,15 @@ def naive_errors(text, end, truth):
 def audit_errors(report_path, truth):
     with open(report_path) as fh:
         report = json.load(fh)
-    errs, misses, bounds = [], [], []
+    errs, misses, bounds, before = [], [], [], []
     for rec in report["hosts"]:
         if not rec["measured"]:
             continue
         err = abs(rec["offset"] - truth[rec["host"]])
+        if rec["rtt"]:
+            # the part of the best sample's round trip before the host's first reading: a - b = 2 (offset - truth)
+            # and a + b ~= 2 bound (the transport the bound keeps), so a ~= bound + offset - truth
+            before.append((rec["bound"] + rec["offset"] - truth[rec["host"]]) / rec["rtt"])
         errs.append(err)
         bounds.append(rec["bound"])
         if err > rec["bound"]:
@@ -278,6 +282,7 @@ def audit_errors(report_path, truth):
     return {"measured": len(errs), "max_err": max(errs) if errs else None, "misses": len(misses),
             "missed_hosts": misses, "median_bound": statistics.median(bounds) if bounds else None,
             "max_bound": max(bounds) if bounds else None,
+            "before_first_read": statistics.median(before) if before else None,
             "samples": statistics.mean(r["samples"] for r in report["hosts"] if r["measured"]) if bounds else None,
             # commands per host (reports of probes before execs existed: one per sample)
             "execs": statistics.mean(r.get("execs") or r["samples"] for r in report["hosts"] if r["measured"])
