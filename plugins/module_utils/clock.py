@@ -74,8 +74,10 @@ class ClockParseError(ValueError):
     """The remote ``date +%s.%N`` output is not an epoch time."""
 
 
-# chronyd slews the clock at most maxslewrate fast or slow: 83333.333 ppm, its default and hard limit
-# (1/12, the most Linux's adjtimex tick can change the clock's rate).  Rounded up.
+# chronyd slews the clock at most maxslewrate fast or slow: 83333.333 ppm, its default and hard limit.
+# Rounded up.  An assumption about the host, not a measurement: a clock slewed by another program through
+# adjtimex's tick (up to 10 %) could exceed it; so could a stepped clock, which remote_stepped catches when
+# it shows.
 MAX_RATE_ERROR = 0.0834
 
 Sample = collections.namedtuple("Sample", ["t0", "t1", "remote", "resolution", "remote_end"], defaults=(None,))
