@@ -229,7 +229,7 @@ def sample_estimate(sample, rate_error=MAX_RATE_ERROR):
     reading (method ``stepped``).
     """
     _check(sample)
-    if not rate_error >= 0:
+    if not math.isfinite(rate_error) or rate_error < 0:
         raise ValueError("rate_error must be >= 0: %r" % (rate_error,))
     if sample.remote_end is None:
         return _cristian(sample, sample.remote) + (CRISTIAN,)
