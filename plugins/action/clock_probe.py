@@ -255,8 +255,9 @@ class ActionModule(ActionBase):
                 remote_end, end_resolution = parse_remote_time(end_text)
             except ClockParseError:
                 remote_end = None  # one reading: Cristian's bound
-            if end_resolution != resolution:
-                remote_end = None  # not the same kind of reading: use the first alone
+            else:
+                if end_resolution != resolution:
+                    remote_end = None  # not the same kind of reading: use the first alone
         return chrony, Sample(t0, t1, remote, resolution, remote_end)
 
     def _one_off_costs(self):
