@@ -23,9 +23,11 @@ the bound:
 ``eps`` bounds the remote clock's rate error over ``r2 - r1``: MAX_RATE_ERROR, the fastest a
 slewing chronyd may run fast or slow on Linux.  The offset is the remote clock's mean offset over
 the two readings.  The reported bound is the smallest of this one and Cristian's on either reading
-(it never is wider).  If ``r2 < r1``, or the remote interval exceeds the controller's round trip
-by more than the rate error allows, the remote clock was stepped between the readings: the sample falls back to Cristian's bound on
-the first reading and says so (method ``stepped``).
+(it never is wider).  What happens before the first reading or after the last (transport, connection
+set-up, become) still widens it.  If ``r2 < r1``, or the remote interval exceeds the controller's round
+trip by more than the rate error allows, the remote clock was stepped between the readings: the sample
+falls back to Cristian's bound on the first reading and says so (method ``stepped``).  A smaller step
+is not seen, but the reported interval still meets an offset the host had between its readings.
 
 A reading printed with resolution ``r`` (``date +%s.%N`` truncates) means the
 true time lies in ``[R, R + r)``: the reading used is ``R + r / 2`` and the
