@@ -12,6 +12,8 @@ the first N hosts. For every N, repeat and connection it runs, alternating in th
   naive10  the same with -f 10
   audit    ansible-playbook playbooks/audit.yml (forks from ansible.cfg unless --audit-forks)
   audit-batch  the same with -e fleetclock_audit_batch=true (every host visited from one process)
+  floor    ansible all -m raw -a 'date +%s.%N' at the audit's forks: one raw command per host and
+           nothing else (no bound), what no audit can beat on this machine and transport
 
 and reports per connection, N and method: median wall time, ratio to naive5, controller CPU
 seconds (user+sys of the ansible process and its waited-for children, from wait4), peak RSS
@@ -49,7 +51,7 @@ CONNECTIONS = {
     "docker_api": "community.docker.docker_api",
     "ssh": "ssh",
 }
-METHODS = ("naive5", "naive10", "audit", "audit-batch")
+METHODS = ("naive5", "naive10", "floor", "audit", "audit-batch")
 # built-in audit variants (method -> extra vars, as with --audit-variant)
 BUILTIN_VARIANTS = {"audit-batch": {"fleetclock_audit_batch": "true"}}
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -264,11 +266,15 @@ def naive_errors(text, end, truth):
 def audit_errors(report_path, truth):
     with open(report_path) as fh:
         report = json.load(fh)
-    errs, misses, bounds = [], [], []
+    errs, misses, bounds, before = [], [], [], []
     for rec in report["hosts"]:
         if not rec["measured"]:
             continue
         err = abs(rec["offset"] - truth[rec["host"]])
+        if rec["rtt"]:
+            # the part of the best sample's round trip before the host's first reading: a - b = 2 (offset - truth)
+            # and a + b ~= 2 bound (the transport the bound keeps), so a ~= bound + offset - truth
+            before.append((rec["bound"] + rec["offset"] - truth[rec["host"]]) / rec["rtt"])
         errs.append(err)
         bounds.append(rec["bound"])
         if err > rec["bound"]:
@@ -276,7 +282,11 @@ def audit_errors(report_path, truth):
     return {"measured": len(errs), "max_err": max(errs) if errs else None, "misses": len(misses),
             "missed_hosts": misses, "median_bound": statistics.median(bounds) if bounds else None,
             "max_bound": max(bounds) if bounds else None,
-            "samples": statistics.mean(r["samples"] for r in report["hosts"] if r["measured"]) if bounds else None}
+            "before_first_read": statistics.median(before) if before else None,
+            "samples": statistics.mean(r["samples"] for r in report["hosts"] if r["measured"]) if bounds else None,
+            # commands per host (reports of probes before execs existed: one per sample)
+            "execs": statistics.mean(r.get("execs") or r["samples"] for r in report["hosts"] if r["measured"])
+            if bounds else None}
 
 
 def stop_ssh_masters(control_dir):
@@ -302,6 +312,10 @@ def run_one(fleet, connection, size, method, args, idx):
         forks = method[len("naive"):]
         cmd = [os.path.join(VENV_BIN, "ansible"), "all", "-i", inv, "-m", "command", "-a", "date +%s.%N",
                "-f", forks]
+    elif method == "floor":
+        cmd = [os.path.join(VENV_BIN, "ansible"), "all", "-i", inv, "-m", "raw", "-a", "date +%s.%N"]
+        if args.audit_forks:
+            cmd += ["-f", str(args.audit_forks)]
     else:
         extra = {"fleetclock_audit_output_dir": run_dir, "fleetclock_audit_formats": ["json"],
                  "fleetclock_audit_fail_on_skew": False, "fleetclock_audit_fail_on_unsynchronised": False}
@@ -312,8 +326,9 @@ def run_one(fleet, connection, size, method, args, idx):
             cmd += ["-f", str(args.audit_forks)]
     stats, text = measure(cmd, env, os.path.join(run_dir, "output.log"))
     truth = {n: fleet.truth[n] for n in fleet.names[:size]}
-    if method.startswith("naive"):
+    if method.startswith("naive") or method == "floor":
         stats.update(naive_errors(text, stats["end"], truth))
+        stats["execs"] = 1.0
     else:
         report = os.path.join(run_dir, "clock-audit.json")
         stats.update(audit_errors(report, truth) if os.path.exists(report) else
@@ -341,7 +356,7 @@ def summarise(runs, methods=METHODS):
     rows = []
     keys = sorted({(r["connection"], r["size"]) for r in runs}, key=lambda k: (list(CONNECTIONS).index(k[0]), k[1]))
     for connection, size in keys:
-        base, base_runs = None, []
+        base, base_runs, floor = None, [], None
         for method in methods:
             mine = [r for r in runs if (r["connection"], r["size"], r["method"]) == (connection, size, method)]
             if not mine:
@@ -349,6 +364,8 @@ def summarise(runs, methods=METHODS):
             wall = statistics.median(r["wall"] for r in mine)
             if method == "naive5":
                 base, base_runs = wall, mine
+            if method == "floor":
+                floor = wall
             # repeat i of this method ran right after repeat i of naive5: the paired ratio cancels slow load swings
             paired = [b["wall"] / r["wall"] for b, r in zip(base_runs, mine)] if base else []
             errs = [r["max_err"] for r in mine if r["max_err"] is not None]
@@ -357,6 +374,8 @@ def summarise(runs, methods=METHODS):
                 "connection": connection, "size": size, "method": method, "repeats": len(mine),
                 "wall": wall, "walls": [round(r["wall"], 1) for r in mine],
                 "speedup": (base / wall) if base else None,
+                "over_floor": (wall / floor) if floor else None,
+                "execs": statistics.mean(r["execs"] for r in mine) if all(r.get("execs") for r in mine) else None,
                 "paired_speedup": statistics.median(paired) if paired else None,
                 "cpu": statistics.median(r["cpu"] for r in mine),
                 "daemon_cpu": statistics.median(r["daemon_cpu"] for r in mine),
@@ -373,16 +392,18 @@ def summarise(runs, methods=METHODS):
 
 def table(rows):
     head = ("| connection | N | method | wall (median) | runs (s) | naive5 / this | paired | controller CPU s | dockerd+containerd CPU s"
-            " | max RSS MB (1 proc) | peak tree RSS MB | measured | max \\|err\\| | misses / hosts×runs | median bound | load1 |")
+            " | max RSS MB (1 proc) | peak tree RSS MB | measured | max \\|err\\| | misses / hosts×runs | median bound"
+            " | this / floor | commands per host | load1 |")
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in rows:
-        lines.append("| %s | %d | %s | %.1f s | %s | %s | %s | %.1f | %.1f | %.0f | %.0f | %d/%d | %s | %s | %s | %.1f |" % (
+        lines.append("| %s | %d | %s | %.1f s | %s | %s | %s | %.1f | %.1f | %.0f | %.0f | %d/%d | %s | %s | %s | %s | %s | %.1f |" % (
             r["connection"], r["size"], r["method"], r["wall"], " ".join("%.1f" % w for w in r["walls"]),
             "%.1f×" % r["speedup"] if r["speedup"] else "-",
             "%.1f×" % r["paired_speedup"] if r.get("paired_speedup") else "-", r["cpu"], r["daemon_cpu"], r["maxrss_mb"], r["tree_rss_mb"],
             r["measured"], r["size"], _ms(r["max_err"]),
             "%d / %d" % (r["misses"], r["size"] * r["repeats"]) if r["misses"] is not None else "n/a (no bound)",
-            _ms(r["median_bound"]), r["load1"]))
+            _ms(r["median_bound"]), "%.2f×" % r["over_floor"] if r.get("over_floor") else "-",
+            "%.2f" % r["execs"] if r.get("execs") else "-", r["load1"]))
     return "\n".join(lines)
 
 

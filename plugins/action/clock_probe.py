@@ -6,8 +6,9 @@
 Runs on the controller and talks to the host over its own connection (ssh,
 docker, local...) with raw commands, so the target needs a POSIX shell but no
 Python.  Takes clock samples bracketed by controller timestamps (wall clock at send, round trip from the
-monotonic clock: clock.bracket); the first one shares its round trip with the command for chrony's
-tracking and sources.  Host output is untrusted: more than hostout.MAX_OUTPUT bytes of it is a reason,
+monotonic clock: clock.bracket); the first one reads the host's clock before and after the command for
+chrony's tracking and sources (NTP's four timestamps: chronyc's time does not widen the bound), and it is
+usually the only command a host gets.  Host output is untrusted: more than hostout.MAX_OUTPUT bytes of it is a reason,
 not parsed, and every string of the result is sanitised (hostout.clean).  Host problems never fail the
 task: they become the result's ``status``/``error``.  See the doc stub in
 plugins/modules/clock_probe.py for options and return values.
@@ -41,6 +42,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     estimate,
     need_more_samples,
     parse_remote_time,
+    split_after_last_marker,
     split_before_marker,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
@@ -52,11 +54,18 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import
 )
 
 DATE_COMMAND = "date +%s.%N"
+# The line before the first command's second clock reading (after chrony's output).
+CLOCK_END_MARK = "@@fleetclock-clock@@ end"
+# Connections that start a new process for every command (nothing is set up once and kept): on them a
+# further bare sample pays what the first command paid outside its two clock readings, so it is not
+# taken when the first one's bound misses the target (clock.need_more_samples, one_off_costs).
+SPAWN_PER_COMMAND = frozenset(("local", "docker", "docker_api", "podman", "chroot", "lxc", "lxd", "jail",
+                               "zone", "buildah", "nspawn"))
 # Longest error message kept in a result (connection errors quote the host's ssh stderr).
 MAX_ERROR = 2000
 
 ARGUMENT_SPEC = {
-    "min_samples": {"type": "int", "default": 2},
+    "min_samples": {"type": "int", "default": 1},
     "max_samples": {"type": "int", "default": 5},
     "target_bound": {"type": "float", "default": 0.05},
     "timeout": {"type": "float", "default": 20.0},
@@ -164,6 +173,7 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
     _supports_check_mode = True
     _visit = None
+    _execs = 0
 
     def _options(self):
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
@@ -191,6 +201,7 @@ class ActionModule(ActionBase):
         """
         if self._visit is not None and self._visit.expired():
             raise ProbeTimeout()
+        self._execs += 1
         if slot and self._visit is not None and self._visit.sample_slot is not None:
             holder = self._visit.sample_slot  # the batch's semaphore: same limit, no polling
         else:
@@ -210,28 +221,51 @@ class ActionModule(ActionBase):
         remote, resolution = parse_remote_time(stdout)
         return Sample(t0, t1, remote, resolution)
 
-    def _sample_with_chrony(self):
-        """First round trip: ``date`` then the chrony probe in one command.
+    def _first_command(self):
+        """``date; (chrony probe); MARK; date``: the host's clock read first and last (clock.py)."""
+        return "%s; (%s); echo '%s'; %s" % (DATE_COMMAND, chrony_probe_command(), CLOCK_END_MARK, DATE_COMMAND)
 
-        Saves one round trip per host (on docker, one process spawn in the
-        container).  The reading is still bracketed by t0/t1 (chronyc's few
-        milliseconds only widen the bound), so it is as honest as a bare sample.
+    def _sample_with_chrony(self):
+        """First round trip: ``date``, the chrony probe, ``date`` again, in one command.
+
+        Saves one round trip per host (on docker, one process spawn in the container), and with the
+        two readings the sample's bound leaves out chronyc's time (clock.sample_estimate).  Without
+        a usable second reading it is a one-reading sample (Cristian's bound, still honest).
         Returns (chrony dict, Sample or ClockParseError).
         """
-        t0, res, t1 = self._timed_exec(DATE_COMMAND + "; " + chrony_probe_command(), sudoable=True, slot=False)
+        t0, res, t1 = self._timed_exec(self._first_command(), sudoable=True, slot=False)
         stdout, stderr = res.get("stdout", ""), res.get("stderr", "")
         if not isinstance(stderr, str) or over_cap(stderr):
             stderr = ""
         if over_cap(stdout):
-            reason = too_large("output of the first command (date, chronyc tracking and sources)", stdout)
+            reason = too_large("output of the first command (date, chronyc tracking and sources, date)", stdout)
             return chrony_result("error", error=reason), ClockParseError(reason)
-        clock_text, chrony_text = split_before_marker(stdout, MARK)
+        clock_text, rest = split_before_marker(stdout, MARK)
+        chrony_text, end_text = split_after_last_marker(rest, CLOCK_END_MARK)
+        if end_text is None and not rest:  # no chrony markers: the end reading may follow the first
+            clock_text, end_text = split_after_last_marker(clock_text, CLOCK_END_MARK)
         chrony = parse_chrony_probe(chrony_text, res.get("rc"), stderr)
         try:
             remote, resolution = parse_remote_time(clock_text)
         except ClockParseError as exc:
             return chrony, ClockParseError("%s%s" % (exc, " (stderr: %s)" % quote(stderr.strip()) if stderr.strip() else ""))
-        return chrony, Sample(t0, t1, remote, resolution)
+        remote_end = None
+        if end_text is not None:
+            try:
+                remote_end, end_resolution = parse_remote_time(end_text)
+            except ClockParseError:
+                remote_end = None  # one reading: Cristian's bound
+            else:
+                if end_resolution != resolution:
+                    remote_end = None  # not the same kind of reading: use the first alone
+        return chrony, Sample(t0, t1, remote, resolution, remote_end)
+
+    def _one_off_costs(self):
+        """Whether the first command may have paid for something later ones do not (become, a kept connection)."""
+        if getattr(self._connection, "become", None) is not None:
+            return True
+        name = getattr(self._connection, "_load_name", None) or getattr(self._connection, "transport", None) or ""
+        return str(name).rsplit(".", 1)[-1] not in SPAWN_PER_COMMAND
 
     def run(self, tmp=None, task_vars=None):
         # in a batch visit: the deadline starts now, the next host's set-up may start, and the batch
@@ -255,7 +289,9 @@ class ActionModule(ActionBase):
                         if isinstance(first, ClockParseError):
                             raise first
                         samples.append(first)
-                    while need_more_samples(samples, opts["target_bound"], opts["max_samples"], opts["min_samples"]):
+                    one_off = self._one_off_costs()
+                    while need_more_samples(samples, opts["target_bound"], opts["max_samples"], opts["min_samples"],
+                                            one_off):
                         samples.append(self._sample())
                 except ClockParseError as exc:
                     probe.update(status="error", error="clock sample: %s" % exc)
@@ -268,7 +304,7 @@ class ActionModule(ActionBase):
 
         if samples:
             try:
-                probe["clock"] = estimate(samples)
+                probe["clock"] = estimate(samples, execs=self._execs)
             except ValueError as exc:  # not expected (bracket keeps t0 <= t1): a reason, never a traceback
                 probe.update(status="error", error="clock samples not usable: %s" % exc)
         if probe["chrony"] is None:

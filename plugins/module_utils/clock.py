@@ -1,22 +1,40 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2025 fleetclock maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Remote clock reading with an honest error bound (Cristian's algorithm).
+"""Remote clock reading with an honest error bound (Cristian's algorithm, NTP's four timestamps).
 
-A sample is one remote reading taken between two controller timestamps:
-``t0`` (before the command is sent) and ``t1`` (after its output came back).
-``t0`` is the controller's wall clock read once, at send; ``t1`` is ``t0`` plus the
-round trip measured with the monotonic clock (``bracket``), so a step of the
+A sample is one exec bracketed by two controller timestamps: ``t0`` (before the command is sent) and
+``t1`` (after its output came back).  ``t0`` is the controller's wall clock read once, at send; ``t1``
+is ``t0`` plus the round trip measured with the monotonic clock (``bracket``), so a step of the
 controller's clock during a sample neither breaks ``t0 <= t1`` nor shrinks the bound.
-The remote clock was read at some controller time in ``[t0, t1]``, so
 
-    offset = remote - (t0 + t1) / 2      |error| <= (t1 - t0) / 2 + reading error
+One remote reading ``r`` (Cristian): it was taken at some controller time in ``[t0, t1]``, so
+
+    offset = r - (t0 + t1) / 2      |error| <= (t1 - t0) / 2 + reading error
+
+Two remote readings ``r1 <= r2`` in the same exec, first and last (``date; chronyc ...; date``:
+NTP's four timestamps): the first was taken at a controller time in ``[t0, t1 - D]``, where ``D`` is
+the controller time between the two readings, so the work between them (chronyc) does not widen
+the bound:
+
+    offset = ((r1 - t0) + (r2 - t1)) / 2
+    |error| <= ((t1 - t0) - D) / 2 + reading error,    D >= (r2 - r1 - resolution) / (1 + eps)
+
+``eps`` bounds the remote clock's rate error over ``r2 - r1``: MAX_RATE_ERROR, the fastest a
+slewing chronyd may run fast or slow on Linux.  The offset is the remote clock's mean offset over
+the two readings.  The reported bound is the smallest of this one and Cristian's on either reading
+(it never is wider).  What happens before the first reading or after the last (transport, connection
+set-up, become) still widens it.  If ``r2 < r1``, or the remote interval exceeds the controller's round
+trip by more than the rate error allows, the remote clock was stepped between the readings: the sample
+falls back to Cristian's bound on the first reading and says so (method ``stepped``).  A smaller step
+is not seen, but the reported interval still meets an offset the host had between its readings.
 
 A reading printed with resolution ``r`` (``date +%s.%N`` truncates) means the
 true time lies in ``[R, R + r)``: the reading used is ``R + r / 2`` and the
-reading error is ``r / 2``.  For a whole-second ``date`` (busybox prints
-``S.N`` or ``S.%N``) that is ``S + 0.5`` and ``0.5``.  Before 1970 GNU date prints
-the seconds floored and a positive ``%N`` (``-2.500000000`` is -1.5 s): read as
+reading error is ``r / 2``; two readings also lose up to ``r`` of the interval
+between them (so a whole-second ``date`` gets nothing from a second reading).  For a
+whole-second ``date`` (busybox prints ``S.N`` or ``S.%N``) that is ``S + 0.5`` and ``0.5``.
+Before 1970 GNU date prints the seconds floored and a positive ``%N`` (``-2.500000000`` is -1.5 s): read as
 ``S + N``.
 
 Host output is untrusted (hostout.py): parsed only up to ``MAX_OUTPUT``, and
@@ -58,8 +76,20 @@ class ClockParseError(ValueError):
     """The remote ``date +%s.%N`` output is not an epoch time."""
 
 
-Sample = collections.namedtuple("Sample", ["t0", "t1", "remote", "resolution"])
-Sample.__doc__ = """One reading: controller times t0 <= t1 around remote reading `remote` (resolution in s)."""
+# chronyd slews the clock at most maxslewrate fast or slow: 83333.333 ppm, its default and hard limit.
+# Rounded up.  An assumption about the host, not a measurement: a clock slewed by another program through
+# adjtimex's tick (up to 10 %) could exceed it; so could a stepped clock, which remote_stepped catches when
+# it shows.
+MAX_RATE_ERROR = 0.0834
+
+Sample = collections.namedtuple("Sample", ["t0", "t1", "remote", "resolution", "remote_end"], defaults=(None,))
+Sample.__doc__ = """One exec: controller times t0 <= t1 around remote reading ``remote`` (resolution in s) and, when the
+command read the remote clock again last, that reading ``remote_end`` (else None)."""
+
+# How an estimate was made (the clock result's ``method``).
+CRISTIAN = "cristian"
+FOUR_TIMESTAMPS = "four_timestamps"
+STEPPED = "stepped"
 
 
 def bracket(run, wall=None, monotonic=None):
@@ -125,9 +155,29 @@ def split_before_marker(text, marker):
     return text, ""
 
 
+def split_after_last_marker(text, marker):
+    """Split command output around the last line that starts with ``marker`` (that line is dropped).
+
+    ``"a\n@@e@@\n1700000000.5\n"`` -> ``("a\n", "1700000000.5\n")``.  Without such a line
+    everything is the head and the tail is None.
+    """
+    if not isinstance(text, str):
+        return text, None
+    pos, found = 0, None
+    for line in text.splitlines(True):
+        if line.lstrip().startswith(marker):
+            found = (pos, pos + len(line))
+        pos += len(line)
+    if found is None:
+        return text, None
+    return text[:found[0]], text[found[1]:]
+
+
 def _check(sample):
     values = (sample.t0, sample.t1, sample.remote, sample.resolution)
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+    if sample.remote_end is not None:
+        values += (sample.remote_end,)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
         raise ValueError("sample values must be finite numbers: %r" % (sample,))
     if sample.t1 < sample.t0:
         raise ValueError("sample t1 %.9f is before t0 %.9f" % (sample.t1, sample.t0))
@@ -139,36 +189,100 @@ def _reading_error(sample):
     return sample.resolution / 2.0 + FLOAT_SLACK
 
 
+def _centred(reading, sample):
+    return reading + sample.resolution / 2.0
+
+
+def min_remote_interval(sample):
+    """The least the remote clock can have advanced between its two readings (0 when they round together)."""
+    return max(sample.remote_end - sample.remote - sample.resolution, 0.0)
+
+
+def remote_stepped(sample, rate_error=MAX_RATE_ERROR):
+    """Whether a two-reading sample shows a step of the remote clock.
+
+    r2 < r1, or more remote time between the readings than the round trip allows even at the
+    largest rate error (a clock running 8 % fast legitimately counts 8 % more than the controller).
+    """
+    if sample.remote_end is None:
+        return False
+    return (sample.remote_end < sample.remote
+            or min_remote_interval(sample) > (sample.t1 - sample.t0) * (1.0 + rate_error) + FLOAT_SLACK)
+
+
+def _cristian(sample, reading):
+    """(offset, bound) of one reading of ``sample``."""
+    return _centred(reading, sample) - (sample.t0 + sample.t1) / 2.0, (sample.t1 - sample.t0) / 2.0 + _reading_error(sample)
+
+
+def _four_timestamps(sample, rate_error):
+    """(offset, bound) from both readings of ``sample`` (NTP's on-wire formula)."""
+    offset = ((_centred(sample.remote, sample) - sample.t0) + (_centred(sample.remote_end, sample) - sample.t1)) / 2.0
+    between = min_remote_interval(sample) / (1.0 + rate_error)
+    return offset, max((sample.t1 - sample.t0) - between, 0.0) / 2.0 + _reading_error(sample)
+
+
+def sample_estimate(sample, rate_error=MAX_RATE_ERROR):
+    """``(offset, bound, method)`` of one sample.
+
+    One reading: Cristian's (method ``cristian``).  Two readings: the smallest bound of the
+    four-timestamp estimate and Cristian's on either reading (method ``four_timestamps``, or
+    ``cristian`` if one reading alone is tighter); a stepped remote clock: Cristian's on the first
+    reading (method ``stepped``).
+    """
+    _check(sample)
+    if not math.isfinite(rate_error) or rate_error < 0:
+        raise ValueError("rate_error must be >= 0: %r" % (rate_error,))
+    if sample.remote_end is None:
+        return _cristian(sample, sample.remote) + (CRISTIAN,)
+    if remote_stepped(sample, rate_error):
+        return _cristian(sample, sample.remote) + (STEPPED,)
+    candidates = [_four_timestamps(sample, rate_error) + (FOUR_TIMESTAMPS,),
+                  _cristian(sample, sample.remote) + (CRISTIAN,),
+                  _cristian(sample, sample.remote_end) + (CRISTIAN,)]
+    return min(candidates, key=lambda c: c[1])  # the first of equal bounds: four timestamps
+
+
 def sample_bound(sample):
     """Honest bound on |true offset - estimated offset| for one sample."""
+    return sample_estimate(sample)[1]
+
+
+def cristian_bound(sample):
+    """Cristian's bound for the same exchange on one reading: (t1 - t0) / 2 + reading error."""
     _check(sample)
-    return (sample.t1 - sample.t0) / 2.0 + _reading_error(sample)
+    return _cristian(sample, sample.remote)[1]
 
 
 def best_sample(samples):
-    """The sample with the smallest bound (the smallest round trip for equal resolutions)."""
+    """The sample with the smallest bound (the smallest round trip for equal bounds)."""
     if not samples:
         raise ValueError("no clock samples")
     return min(samples, key=lambda s: (sample_bound(s), s.t1 - s.t0))
 
 
-def estimate(samples):
-    """Return the contract's ``clock`` dict for the best of ``samples``."""
+def estimate(samples, execs=None):
+    """Return the contract's ``clock`` dict for the best of ``samples``.
+
+    ``execs``: the commands the visit ran on the host (default: one per sample).
+    """
     best = best_sample(samples)
+    offset, bound, method = sample_estimate(best)
     controller_time = (best.t0 + best.t1) / 2.0
-    remote_time = best.remote + best.resolution / 2.0
     return {
-        "offset": remote_time - controller_time,
-        "bound": sample_bound(best),
+        "offset": offset,
+        "bound": bound,
         "rtt": best.t1 - best.t0,
         "samples": len(samples),
+        "execs": len(samples) if execs is None else execs,
+        "method": method,
         "resolution": best.resolution,
-        "remote_time": remote_time,
+        "remote_time": controller_time + offset,
         "controller_time": controller_time,
     }
 
 
-def need_more_samples(samples, target_bound, max_samples, min_samples=1):
+def need_more_samples(samples, target_bound, max_samples, min_samples=1, one_off_costs=True):
     """Whether another sample is worth taking.
 
     Yes while fewer than ``min_samples`` were taken; no once ``max_samples``
@@ -178,6 +292,12 @@ def need_more_samples(samples, target_bound, max_samples, min_samples=1):
     the latest sample was no better than the ones before it (the round trip
     is as short as this connection and controller load allow: another sample
     would only add load).
+
+    After one four-timestamp sample, also no unless ``one_off_costs``: its bound leaves out all the
+    work between its readings, and what it keeps (the transport before the first and after the last
+    reading) is what a further bare ``date`` pays again, so another exec cannot be expected to be
+    tighter unless the first one paid something the next will not (opening a persistent
+    connection such as ssh's ControlMaster, become).
     """
     count = len(samples)
     if count < min_samples:
@@ -190,5 +310,7 @@ def need_more_samples(samples, target_bound, max_samples, min_samples=1):
     if sample_bound(best) <= target_bound:
         return False
     if count >= 2 and sample_bound(samples[-1]) >= sample_bound(best_sample(samples[:-1])):
+        return False
+    if count == 1 and not one_off_costs and sample_estimate(samples[0])[2] == FOUR_TIMESTAMPS:
         return False
     return _reading_error(best) < target_bound

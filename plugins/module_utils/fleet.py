@@ -218,7 +218,7 @@ def _host_record(name, result, th):
     """One host's line of the report with its checks (kind, level, message)."""
     rec = {
         "host": name, "status": NO_RESULT, "error": None, "measured": False,
-        "offset": None, "bound": None, "rtt": None, "samples": None, "resolution": None,
+        "offset": None, "bound": None, "rtt": None, "samples": None, "execs": None, "resolution": None,
         "chrony_state": None, "chrony_error": None, "stratum": None, "reference": None,
         "chrony_offset": None, "chrony_error_bound": None, "leap_status": None,
         "severity": "unknown", "reasons": [], "checks": [],
@@ -256,6 +256,8 @@ def _host_record(name, result, th):
                        resolution=_num(clock.get("resolution")))
             samples = clock.get("samples")
             rec["samples"] = samples if isinstance(samples, int) and not isinstance(samples, bool) else None
+            execs = clock.get("execs")  # optional: results of older probes have none
+            rec["execs"] = execs if isinstance(execs, int) and not isinstance(execs, bool) else None
         else:
             rec["error"] = rec["error"] or "malformed clock sample (offset/bound missing or not numbers)"
 

@@ -122,7 +122,8 @@ def host_result(record, offset=0.0, extra_bound=0.0):
     clock = None
     if record.get("measured") and _is_number(record.get("offset")) and _is_number(record.get("bound")):
         clock = {"offset": record["offset"] + offset, "bound": record["bound"] + extra_bound,
-                 "rtt": record.get("rtt"), "samples": record.get("samples"), "resolution": record.get("resolution")}
+                 "rtt": record.get("rtt"), "samples": record.get("samples"), "execs": record.get("execs"),
+                 "resolution": record.get("resolution")}
     return {"status": record.get("status"), "error": record.get("error"), "clock": clock, "chrony": chrony}
 
 

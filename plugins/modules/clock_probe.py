@@ -15,13 +15,20 @@ description:
   - Each clock sample reads the controller clock (t0), runs C(date +%s.%N) on the host, and reads the
     controller clock again (t1). The host clock was read somewhere in [t0, t1], so
     C(offset = remote - (t0 + t1\) / 2) is wrong by at most C(bound = (t1 - t0\) / 2 + resolution / 2).
-    The sample with the smallest bound (shortest round trip) is kept.
-  - The first sample shares its round trip with the command for C(chronyc -n -c tracking) and
-    C(chronyc -n -c sources) (bounded in time even when chronyd does not answer), so a visit costs one command less;
-    chronyc's few milliseconds only widen that sample's bound.
+    The sample with the smallest bound is kept.
+  - The first sample is one command that reads the host clock, runs C(chronyc -n -c tracking) and
+    C(chronyc -n -c sources) (bounded in time even when chronyd does not answer), and reads the host clock again
+    (NTP's four timestamps t0, r1, r2, t1). Its offset is C(((r1 - t0\) + (r2 - t1\)\) / 2) and its bound
+    C(((t1 - t0\) - (r2 - r1 - resolution\) / (1 + 0.0834\)\) / 2 + resolution / 2), never wider than the
+    one-reading bound, so chronyc's time costs no accuracy (0.0834 - the most a slewing chronyd may run fast or
+    slow). A host clock stepped between the two readings (r2 < r1, or more host time than round trip) falls back to
+    the one-reading bound on the first reading (RV(clock.method) V(stepped)).
   - Takes O(min_samples) samples, then more only while the bound exceeds O(target_bound), up to O(max_samples),
-    and stops early when a sample was no better than the best before it (the round trip is as short as the
-    connection and the controller's load allow; another sample would only add load).
+    and stops as soon as more cannot be expected to help. A sample no better than the best before it stops (the
+    round trip is as short as the connection and the controller's load allow). After the first command, no bare
+    C(date) follows on a connection that starts a new process per command (local, docker, podman...) without
+    become, since its bound would keep the same transport the first one kept; over ssh (whose first command
+    opens the connection) or with become one more may be taken. So a host usually gets one command.
   - At most E(FLEETCLOCK_SAMPLE_SLOTS) clock samples (default - the controller's CPU count) run at the same time
     across all forks of a run (file locks in the run's local temporary directory); the rest of the visit runs with
     all forks. On a busy controller a sample's round trip is mostly waiting for CPU, so this tightens the bounds
@@ -40,10 +47,10 @@ author:
 options:
   min_samples:
     description:
-      - Clock samples always taken. The first one often includes connection set-up (an SSH handshake),
-        so the default takes a second, cheaper one.
+      - Clock samples always taken. The first one reads the host clock before and after chronyc, so its bound
+        leaves out chronyc's time and one command per host is usually enough.
     type: int
-    default: 2
+    default: 1
   max_samples:
     description:
       - Upper limit of clock samples. Must be at least O(min_samples).
@@ -126,7 +133,10 @@ clock:
       returned: success
       sample: 120.0021
     bound:
-      description: Honest bound on the error of RV(clock.offset) in seconds, (t1 - t0) / 2 + resolution / 2 + 1e-6.
+      description:
+        - Honest bound on the error of RV(clock.offset) in seconds, plus 1e-6 for float rounding.
+        - One reading (t1 - t0) / 2 + resolution / 2; two readings r1, r2 in one command
+          ((t1 - t0) - (r2 - r1 - resolution) / 1.0834) / 2 + resolution / 2, whichever is smaller.
       type: float
       returned: success
       sample: 0.0123
@@ -139,14 +149,27 @@ clock:
       description: Number of samples taken.
       type: int
       returned: success
-      sample: 2
+      sample: 1
+    execs:
+      description: Commands run on the host during the visit (the first, with chrony, and any bare samples).
+      type: int
+      returned: success
+      sample: 1
+    method:
+      description:
+        - How the best sample's offset and bound were computed. V(four_timestamps) (two host readings in one
+          command); V(cristian) (one reading); V(stepped) (the host clock stepped between its two readings, so
+          only the first counts).
+      type: str
+      returned: success
+      sample: four_timestamps
     resolution:
       description: Resolution of the host's C(date) in seconds; 1e-9 with C(%N), 1.0 without (busybox).
       type: float
       returned: success
       sample: 1.0e-09
     remote_time:
-      description: The host reading (epoch seconds), centred in its resolution interval.
+      description: The host reading (epoch seconds), centred in its resolution interval (two readings - the controller time plus the offset).
       type: float
       returned: success
       sample: 1700000120.012

@@ -43,7 +43,7 @@ options:
   min_samples:
     description: As for M(fleetclock.timesync.clock_probe).
     type: int
-    default: 2
+    default: 1
   max_samples:
     description: As for M(fleetclock.timesync.clock_probe).
     type: int
@@ -107,8 +107,8 @@ hosts:
       message.
   returned: always
   type: dict
-  sample: {web1: {status: ok, error: null, clock: {offset: 0.0021, bound: 0.011, rtt: 0.022, samples: 2,
-                                                    resolution: 1.0e-09, remote_time: 1700000000.012,
+  sample: {web1: {status: ok, error: null, clock: {offset: 0.0021, bound: 0.011, rtt: 0.022, samples: 1,
+                                                    execs: 1, method: four_timestamps, resolution: 1.0e-09, remote_time: 1700000000.012,
                                                     controller_time: 1700000000.01},
                   chrony: {state: synchronised, tracking: {}, sources: [], offset: 5.29e-07, error_bound: 3.8e-06,
                            error: null}}}

@@ -48,8 +48,10 @@ def test_local_hosts(tmp_path):
         assert set(result) == CONTRACT
         assert result["status"] == "ok" and result["error"] is None
         clock = result["clock"]
-        assert abs(clock["offset"]) <= clock["bound"] and clock["bound"] <= 0.05
-        assert 2 <= clock["samples"] <= 5 and clock["resolution"] == pytest.approx(1e-9)
+        assert abs(clock["offset"]) <= clock["bound"] < 0.5
+        assert clock["resolution"] == pytest.approx(1e-9)
+        # one command per host (the clock read before and after chronyc), as in the per-host probe
+        assert clock["samples"] == clock["execs"] == 1 and clock["method"] == "four_timestamps"
 
 
 @pytest.mark.skipif(not shutil.which("faketime"), reason="faketime not installed")

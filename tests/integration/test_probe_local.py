@@ -65,8 +65,10 @@ def test_local_host(tmp_path):
     clock = result["clock"]
     assert abs(clock["offset"]) <= clock["bound"]          # same clock: true offset 0
     assert clock["resolution"] == pytest.approx(1e-9)
-    assert 2 <= clock["samples"] <= 5
-    assert clock["bound"] <= 0.05
+    # one command: the clock read before and after chronyc; the local connection starts a new shell for
+    # every command, so a bare sample could not beat that bound (clock.need_more_samples)
+    assert clock["samples"] == clock["execs"] == 1 and clock["method"] == "four_timestamps"
+    assert clock["bound"] < 0.5
     assert result["chrony"]["state"] in ("missing", "not_running", "unsynchronised", "local", "synchronised")
 
 
@@ -90,7 +92,7 @@ def test_whole_second_date(tmp_path):
     results, proc = run_probe(tmp_path, {"busy": host(ansible_shell_executable=shell)})
     clock = results["busy"]["clock"]
     assert results["busy"]["status"] == "ok", results["busy"]
-    assert clock["resolution"] == 1.0 and clock["samples"] == 2
+    assert clock["resolution"] == 1.0 and clock["samples"] == clock["execs"] == 1
     assert 0.5 < clock["bound"] < 0.6
     assert abs(clock["offset"]) <= clock["bound"]
 

@@ -71,7 +71,7 @@ def test_longer_task_timeout_is_rearmed():
 
 def test_argument_spec_defaults():
     assert {k: v["default"] for k, v in ARGUMENT_SPEC.items()} == {
-        "min_samples": 2, "max_samples": 5, "target_bound": 0.05, "timeout": 20.0, "collect_chrony": True,
+        "min_samples": 1, "max_samples": 5, "target_bound": 0.05, "timeout": 20.0, "collect_chrony": True,
     }
 
 

@@ -7,12 +7,17 @@ from hypothesis import strategies as st
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     FLOAT_SLACK,
+    MAX_RATE_ERROR,
     ClockParseError,
     Sample,
+    cristian_bound,
     estimate,
     need_more_samples,
     parse_remote_time,
+    remote_stepped,
     sample_bound,
+    sample_estimate,
+    split_after_last_marker,
     split_before_marker,
 )
 
@@ -191,3 +196,145 @@ def test_split_before_marker_keeps_every_character(text):
 
 def test_sample_bound():
     assert sample_bound(Sample(1.0, 1.2, 5.0, 1.0)) == pytest.approx(0.1 + 0.5 + FLOAT_SLACK)
+
+
+# ---------------------------------------------------------------- NTP's four timestamps in one exec
+
+def test_four_timestamps_leave_out_the_work_between_the_readings():
+    # true offset +10; sent at 100.0, first read at 100.02, chronyc for 70 ms, last read at 100.09, back at 100.1
+    sample = Sample(100.0, 100.1, 110.02, 1e-9, 110.09)
+    offset, bound, method = sample_estimate(sample)
+    assert method == "four_timestamps"
+    assert offset == pytest.approx(((110.02 - 100.0) + (110.09 - 100.1)) / 2 + 0.5e-9)
+    assert bound == pytest.approx((0.1 - (0.07 - 1e-9) / (1 + MAX_RATE_ERROR)) / 2 + 0.5e-9 + FLOAT_SLACK)
+    assert abs(offset - 10.0) <= bound < cristian_bound(sample) == pytest.approx(0.05 + 0.5e-9 + FLOAT_SLACK)
+    clock = estimate([sample], execs=1)
+    assert (clock["offset"], clock["bound"], clock["method"], clock["execs"], clock["samples"]) == (offset, bound, method, 1, 1)
+    assert clock["rtt"] == pytest.approx(0.1)
+    assert clock["remote_time"] - clock["controller_time"] == pytest.approx(offset)
+
+
+@pytest.mark.parametrize("sample, method, stepped", [
+    (Sample(100.0, 100.1, 110.05, 1e-9), "cristian", False),             # one reading
+    (Sample(100.0, 100.1, 110.05, 1e-9, 110.05), "four_timestamps", False),  # equal readings: Cristian's width
+    (Sample(100.0, 100.1, 110.05, 1e-9, 110.04), "stepped", True),       # r2 < r1: stepped back
+    (Sample(100.0, 100.1, 110.0, 1e-9, 110.108), "four_timestamps", False),  # 108 ms in 100 ms: 8 % fast
+    (Sample(100.0, 100.1, 110.0, 1e-9, 110.109), "stepped", True),       # 109 ms remote in a 100 ms round trip
+    (Sample(100.0, 100.1, 110.0, 1.0, 110.0), "four_timestamps", False),  # whole seconds: no gain, no loss
+    (Sample(100.0, 100.1, 110.0, 1.0, 111.0), "four_timestamps", False),  # a second boundary between them
+    (Sample(100.0, 100.1, 110.0, 1.0, 112.0), "stepped", True),           # at least 1 s in 0.1 s
+])
+def test_sample_methods_and_steps(sample, method, stepped):
+    offset, bound, got = sample_estimate(sample)
+    assert (got, remote_stepped(sample)) == (method, stepped)
+    assert bound <= cristian_bound(sample)
+    if method in ("cristian", "stepped"):
+        assert offset == pytest.approx(sample.remote + sample.resolution / 2 - (sample.t0 + sample.t1) / 2)
+        assert bound == cristian_bound(sample)
+    if sample.resolution == 1.0 and not stepped:
+        assert bound == pytest.approx(cristian_bound(sample))  # a whole-second date gains nothing from two readings
+
+
+def test_two_readings_count_the_resolution_twice():
+    # readings 0.3 s apart at 0.1 s resolution: the interval is only known to be more than 0.2 s
+    sample = Sample(0.0, 1.0, 5.0, 0.1, 5.3)
+    assert sample_bound(sample) == pytest.approx((1.0 - 0.2 / (1 + MAX_RATE_ERROR)) / 2 + 0.05 + FLOAT_SLACK)
+
+
+def test_estimate_rejects_bad_second_readings():
+    with pytest.raises(ValueError):
+        estimate([Sample(1.0, 2.0, 5.0, 1e-9, float("inf"))])
+    with pytest.raises(ValueError):
+        sample_estimate(Sample(1.0, 2.0, 5.0, 1e-9, 5.1), rate_error=-0.1)
+
+
+def test_best_sample_prefers_the_four_timestamp_bound():
+    first = Sample(100.0, 100.1, 110.02, 1e-9, 110.09)  # 100 ms round trip, bound ~18 ms
+    bare = Sample(101.0, 101.04, 111.02, 1e-9)          # 40 ms round trip, bound 20 ms
+    clock = estimate([first, bare], execs=2)
+    assert clock["method"] == "four_timestamps" and clock["rtt"] == pytest.approx(0.1)
+
+
+def test_need_more_samples_after_one_four_timestamp_sample():
+    wide = Sample(0.0, 0.2, 0.05, 1e-9, 0.1)     # bound ~0.077 s, above the 0.05 s target
+    tight = Sample(0.0, 0.2, 0.01, 1e-9, 0.19)   # bound ~0.012 s
+    # a connection that starts a new process per command: a bare date pays the same again
+    assert not need_more_samples([wide], 0.05, 5, one_off_costs=False)
+    # ssh (its first command opened the connection) or become: another sample may well be tighter
+    assert need_more_samples([wide], 0.05, 5, one_off_costs=True)
+    assert not need_more_samples([tight], 0.05, 5, one_off_costs=True)
+    # min_samples still wins; a one-reading first sample is sampled again as before
+    assert need_more_samples([wide], 0.05, 5, min_samples=2, one_off_costs=False)
+    assert need_more_samples([Sample(0.0, 0.2, 0.1, 1e-9)], 0.05, 5, one_off_costs=False)
+    # a stepped sample has Cristian's bound: sampling again may help
+    assert need_more_samples([Sample(0.0, 0.2, 0.1, 1e-9, 0.05)], 0.05, 5, one_off_costs=False)
+
+
+@pytest.mark.parametrize("text, head, tail", [
+    ("a\n@@e@@\n1700000000.5\n", "a\n", "1700000000.5\n"),
+    ("@@e@@ x\n@@e@@\n1\n", "@@e@@ x\n", "1\n"),   # the last one counts
+    ("a\n1700000000.5\n", "a\n1700000000.5\n", None),
+    ("a\n@@e@@", "a\n", ""),
+])
+def test_split_after_last_marker(text, head, tail):
+    assert split_after_last_marker(text, "@@e@@") == (head, tail)
+    assert split_after_last_marker(None, "@@e@@") == (None, None)
+
+
+def _read(value, resolution):
+    return math.floor(value / resolution) * resolution if resolution < 1 else float(math.floor(value))
+
+
+def _exchange(t0, offset, send, work, back, rate, resolution, step=0.0):
+    """One simulated exec: (Sample, offset at the first reading, offset at the last reading).
+
+    The host's clock runs at (1 + rate) of the controller's from the first reading on and steps by
+    ``step`` between the readings; the command is sent at t0, reads first after ``send`` s,
+    works ``work`` s, reads last, and its output arrives ``back`` s later.
+    """
+    first = t0 + send
+    last = first + work
+    x1 = first + offset
+    x2 = x1 + work * (1 + rate) + step
+    t1 = t0 + (send + work + back)
+    return Sample(t0, t1, _read(x1, resolution), resolution, _read(x2, resolution)), x1 - first, x2 - last
+
+
+EXCHANGE = dict(
+    t0=st.floats(1.5e9, 2.0e9),
+    offset=st.floats(-1000, 1000),
+    send=st.floats(0, 2),
+    work=st.floats(0, 2),
+    back=st.floats(0, 2),
+    rate=st.floats(-MAX_RATE_ERROR, MAX_RATE_ERROR),
+    resolution=st.sampled_from([1e-9, 1e-6, 1e-3, 1.0]),
+)
+
+
+@given(**EXCHANGE)
+@settings(max_examples=500)
+def test_four_timestamp_bound_holds_and_is_never_wider_than_cristian(t0, offset, send, work, back, rate, resolution):
+    """Arbitrary offsets, asymmetric delays, remote work and rate errors within the limit: the host's mean
+    offset over its two readings lies inside the bound, and the bound is never wider than Cristian's."""
+    sample, first, last = _exchange(t0, offset, send, work, back, rate, resolution)
+    estimate_, bound, method = sample_estimate(sample)
+    assert method in ("four_timestamps", "cristian")
+    assert abs(estimate_ - (first + last) / 2) <= bound
+    assert bound <= cristian_bound(sample)
+    if method == "four_timestamps" and resolution < 1e-3:
+        # and it keeps only the transport (up to the rate allowance and float rounding of the epoch times)
+        assert bound <= (send + back) / 2 + work * MAX_RATE_ERROR + resolution + 2 * FLOAT_SLACK
+
+
+@given(step=st.floats(-5, 5), **EXCHANGE)
+@settings(max_examples=500)
+def test_a_step_between_the_readings_is_caught_or_bounded(t0, offset, send, work, back, rate, resolution, step):
+    """A step of the host's clock between its readings: the sample falls back to Cristian's bound on the first
+    reading when it shows (r2 < r1, or more remote time than round trip), and otherwise the reported interval
+    still meets an offset the host had between its readings."""
+    sample, first, last = _exchange(t0, offset, send, work, back, rate, resolution, step)
+    estimate_, bound, method = sample_estimate(sample)
+    if method == "stepped":
+        assert abs(estimate_ - first) <= bound == cristian_bound(sample)
+    else:
+        assert estimate_ - bound <= max(first, last) and estimate_ + bound >= min(first, last)
