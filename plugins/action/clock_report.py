@@ -22,9 +22,9 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
     FORMATS,
     OptionError,
     aggregate,
-    normalize_result,
     validate_options,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import normalize
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
     RENDERERS,
     render_json,
@@ -87,8 +87,8 @@ class ActionModule(ControllerAction):
                 hostvars[host].get(args["results_var"]) if host in hostvars else None
             if is_batch_result(registered):
                 batch = registered
-            results[host] = normalize_result(host_result(registered, host))
-        controller = normalize_result(args["controller"]) if args["controller"] is not None else None
+            results[host] = normalize(host_result(registered, host))
+        controller = normalize(args["controller"]) if args["controller"] is not None else None
 
         report = aggregate(results, controller=controller, options=opts)
         try:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import time
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import STATUS_LABELS
+
 SCHEMA_VERSION = 1
 OUTCOMES = ("unchanged", "changed", "rolled_back", "rollback_failed", "not_attempted", "check_mode", "failed")
 STOP_OUTCOMES = ("rolled_back", "rollback_failed", "failed")
-STATUS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 HOST_FIELDS = ("offset", "bound", "chrony_state", "severity", "reference", "stratum", "chrony_offset")
 
 

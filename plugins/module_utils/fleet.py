@@ -20,15 +20,18 @@ import os
 import statistics
 import time
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import STATES as CHRONY_STATES
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import (
+    STATES,
+    STATUSES,
+    UNKNOWN_STATES,
+    UNSYNCHRONISED_STATES,
+    reference,
+)
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "prometheus", "junit", "html")
 SEVERITIES = ("ok", "warning", "critical", "unknown")
 STATUS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
-PROBE_STATUSES = ("ok", "unreachable", "timeout", "error")
-UNSYNCHRONISED_STATES = ("unsynchronised", "not_running")
-CHRONY_UNKNOWN_STATES = ("missing", "no_access", "error", "unknown")
 NO_RESULT = "no_result"
 
 DEFAULTS = {
@@ -180,36 +183,6 @@ def fmt_seconds(value, signed=False):
     return ("%" + sign + ".0f us") % (value * 1e6)
 
 
-def normalize_result(registered):
-    """Turn what Ansible registered for a host into a contract dict, or None.
-
-    Accepts the contract dict itself (possibly with Ansible's own keys such as
-    ``changed``), an ``unreachable`` result (``ignore_unreachable: true``), a
-    failed result without contract keys, or a skipped/absent one (-> None).
-    """
-    if not isinstance(registered, dict):
-        return None
-    if registered.get("status") in PROBE_STATUSES:
-        return {key: registered.get(key) for key in ("status", "error", "clock", "chrony")}
-    message = str(registered.get("msg") or "").strip() or None
-    if registered.get("unreachable"):
-        return {"status": "unreachable", "error": message or "host unreachable", "clock": None, "chrony": None}
-    if registered.get("failed"):
-        return {"status": "error", "error": message or "the probe task failed", "clock": None, "chrony": None}
-    return None
-
-
-def _reference(tracking):
-    if not isinstance(tracking, dict):
-        return None
-    ref_id = str(tracking.get("ref_id") or "").upper()
-    if ref_id == "7F7F0101":
-        return "LOCAL"
-    if ref_id in ("", "00000000"):
-        return None
-    return tracking.get("ref_name") or ref_id
-
-
 def _check(kind, level, message):
     return {"kind": kind, "level": level, "message": message}
 
@@ -228,15 +201,15 @@ def _host_record(name, result, th):
         checks.append(_check("reach", "critical", "no probe result (the host failed or was unreachable before the probe ran)"))
         return _finish(rec)
     status = result.get("status")
-    rec["status"] = status if status in PROBE_STATUSES else "error"
+    rec["status"] = status if status in STATUSES else "error"
     rec["error"] = result.get("error") if isinstance(result.get("error"), str) else None
-    if status not in PROBE_STATUSES:
+    if status not in STATUSES:
         rec["error"] = "malformed probe result: status %r" % (status,)
 
     chrony = result.get("chrony")
     if isinstance(chrony, dict):
         state = chrony.get("state")
-        rec["chrony_state"] = state if state in CHRONY_STATES else "unknown"
+        rec["chrony_state"] = state if state in STATES else "unknown"
         rec["chrony_error"] = chrony.get("error") if isinstance(chrony.get("error"), str) else None
         rec["chrony_offset"] = _num(chrony.get("offset"))
         rec["chrony_error_bound"] = _num(chrony.get("error_bound"))
@@ -244,7 +217,7 @@ def _host_record(name, result, th):
         if isinstance(tracking, dict):
             stratum = tracking.get("stratum")
             rec["stratum"] = stratum if isinstance(stratum, int) and not isinstance(stratum, bool) else None
-            rec["reference"] = _reference(tracking)
+            rec["reference"] = reference(tracking)
             leap = tracking.get("leap_status")
             rec["leap_status"] = leap if isinstance(leap, str) else None
 
@@ -284,7 +257,7 @@ def _host_record(name, result, th):
         else:
             detail = "chrony is not synchronised" + (": %s" % rec["chrony_error"] if rec["chrony_error"] else "")
         checks.append(_check("chrony", "critical", detail))
-    elif state in CHRONY_UNKNOWN_STATES and rec["status"] == "ok":
+    elif state in UNKNOWN_STATES and rec["status"] == "ok":
         detail = {"missing": "chronyc is not installed",
                   "no_access": "chronyd runs but does not answer the audit's user"}.get(state, "chrony state %s" % state)
         checks.append(_check("chrony", "warning", "%s: sync status unknown%s" % (
@@ -442,7 +415,7 @@ def aggregate(results, controller=None, options=None, now=None):
         "unreachable": [h["host"] for h in hosts if not h["measured"] and h["status"] in ("unreachable", "timeout")],
         "failed": [h["host"] for h in hosts if not h["measured"] and h["status"] not in ("unreachable", "timeout")],
         "unsynchronised": [h["host"] for h in hosts if h["chrony_state"] in UNSYNCHRONISED_STATES],
-        "chrony_unknown": [h["host"] for h in hosts if h["status"] == "ok" and h["chrony_state"] in CHRONY_UNKNOWN_STATES],
+        "chrony_unknown": [h["host"] for h in hosts if h["status"] == "ok" and h["chrony_state"] in UNKNOWN_STATES],
         "checks": [],
     }
     if measured:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import MAX_OFFSET
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import LOCAL_REFERENCE, REF_LOCAL, result
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
     NO_RESULT,
     STATUS_LABELS,
@@ -106,8 +107,8 @@ def host_result(record, offset=0.0, extra_bound=0.0):
     if record.get("status") == NO_RESULT:
         return None
     reference = record.get("reference")
-    if reference == "LOCAL":
-        tracking_ref = {"ref_id": "7F7F0101", "ref_name": None}
+    if reference == LOCAL_REFERENCE:
+        tracking_ref = {"ref_id": REF_LOCAL, "ref_name": None}
     elif reference:
         tracking_ref = {"ref_id": "FFFFFFFF", "ref_name": reference}
     else:
@@ -123,7 +124,7 @@ def host_result(record, offset=0.0, extra_bound=0.0):
     if record.get("measured") and _is_number(record.get("offset")) and _is_number(record.get("bound")):
         clock = {"offset": record["offset"] + offset, "bound": record["bound"] + extra_bound,
                  "rtt": record.get("rtt"), "samples": record.get("samples"), "resolution": record.get("resolution")}
-    return {"status": record.get("status"), "error": record.get("error"), "clock": clock, "chrony": chrony}
+    return result(record.get("status"), record.get("error"), clock, chrony)
 
 
 def _same(slices, key, names):

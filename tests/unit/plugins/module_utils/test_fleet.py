@@ -337,19 +337,6 @@ def test_jwt_pairs_match_brute_force(points, leeway, limit):
         assert g["recommended_leeway"] == math.ceil(round(worst + 1.0, 6))
 
 
-# ---------------------------------------------------------------- normalize_result
-
-def test_normalize_result_shapes():
-    contract = probe(0.1)
-    registered = dict(contract, changed=False, invocation={"module_args": {"secret": "x"}})
-    assert fleet.normalize_result(registered) == contract
-    assert fleet.normalize_result({"unreachable": True, "msg": "Failed to connect"})["status"] == "unreachable"
-    failed = fleet.normalize_result({"failed": True, "msg": "boom"})
-    assert failed["status"] == "error" and failed["error"] == "boom"
-    assert fleet.normalize_result({"skipped": True, "changed": False}) is None
-    assert fleet.normalize_result(None) is None
-
-
 # ---------------------------------------------------------------- validate_options
 
 @pytest.mark.parametrize("options,message", [
