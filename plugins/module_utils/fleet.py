@@ -20,19 +20,16 @@ import os
 import statistics
 import time
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import (
-    STATES,
-    STATUSES,
-    UNKNOWN_STATES,
-    UNSYNCHRONISED_STATES,
-    reference,
-)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import UNKNOWN_STATES, UNSYNCHRONISED_STATES
+from ansible_collections.fleetclock.timesync.plugins.module_utils.records import check, controller_record, host_record, judge
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 
 SCHEMA_VERSION = 1
+GENERATOR = "fleetclock.timesync.clock_report"
+SIGN_CONVENTION = "offset = host clock - controller clock; positive = host ahead"
 FORMATS = ("table", "json", "prometheus", "junit", "html")
 SEVERITIES = ("ok", "warning", "critical", "unknown")
 STATUS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
-NO_RESULT = "no_result"
 
 DEFAULTS = {
     "warn_offset": 1.0,
@@ -161,152 +158,6 @@ def validate_options(options=None, check_paths=True):
     return out
 
 
-# ---------------------------------------------------------------- helpers
-
-def _num(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def fmt_seconds(value, signed=False):
-    """Readable duration: ``+1.234 s``, ``-12.3 ms``, ``450 us``; ``-`` for None."""
-    if value is None:
-        return "-"
-    sign = "+" if signed else ""
-    size = abs(value)
-    if size >= 1.0:
-        return ("%" + sign + ".3f s") % value
-    if size >= 1e-3:
-        return ("%" + sign + ".1f ms") % (value * 1e3)
-    return ("%" + sign + ".0f us") % (value * 1e6)
-
-
-def _check(kind, level, message):
-    return {"kind": kind, "level": level, "message": message}
-
-
-def _host_record(name, result, th):
-    """One host's line of the report with its checks (kind, level, message)."""
-    rec = {
-        "host": name, "status": NO_RESULT, "error": None, "measured": False,
-        "offset": None, "bound": None, "rtt": None, "samples": None, "resolution": None,
-        "chrony_state": None, "chrony_error": None, "stratum": None, "reference": None,
-        "chrony_offset": None, "chrony_error_bound": None, "leap_status": None,
-        "severity": "unknown", "reasons": [], "checks": [],
-    }
-    checks = rec["checks"]
-    if not isinstance(result, dict):
-        checks.append(_check("reach", "critical", "no probe result (the host failed or was unreachable before the probe ran)"))
-        return _finish(rec)
-    status = result.get("status")
-    rec["status"] = status if status in STATUSES else "error"
-    rec["error"] = result.get("error") if isinstance(result.get("error"), str) else None
-    if status not in STATUSES:
-        rec["error"] = "malformed probe result: status %r" % (status,)
-
-    chrony = result.get("chrony")
-    if isinstance(chrony, dict):
-        state = chrony.get("state")
-        rec["chrony_state"] = state if state in STATES else "unknown"
-        rec["chrony_error"] = chrony.get("error") if isinstance(chrony.get("error"), str) else None
-        rec["chrony_offset"] = _num(chrony.get("offset"))
-        rec["chrony_error_bound"] = _num(chrony.get("error_bound"))
-        tracking = chrony.get("tracking")
-        if isinstance(tracking, dict):
-            stratum = tracking.get("stratum")
-            rec["stratum"] = stratum if isinstance(stratum, int) and not isinstance(stratum, bool) else None
-            rec["reference"] = reference(tracking)
-            leap = tracking.get("leap_status")
-            rec["leap_status"] = leap if isinstance(leap, str) else None
-
-    clock = result.get("clock")
-    if isinstance(clock, dict):
-        offset, bound = _num(clock.get("offset")), _num(clock.get("bound"))
-        if offset is not None and bound is not None and bound >= 0:
-            rec.update(measured=True, offset=offset, bound=bound, rtt=_num(clock.get("rtt")),
-                       resolution=_num(clock.get("resolution")))
-            samples = clock.get("samples")
-            rec["samples"] = samples if isinstance(samples, int) and not isinstance(samples, bool) else None
-        else:
-            rec["error"] = rec["error"] or "malformed clock sample (offset/bound missing or not numbers)"
-
-    what = {"unreachable": "unreachable", "timeout": "timed out", "error": "probe failed", "ok": "no clock sample"}
-    if not rec["measured"]:
-        checks.append(_check("reach", "critical", "%s: %s" % (what[rec["status"]], rec["error"] or "no details")))
-    else:
-        if rec["status"] != "ok":
-            checks.append(_check("visit", "warning", "visit incomplete (%s after the clock was sampled): %s"
-                                 % (what[rec["status"]], rec["error"] or "no details")))
-        size = abs(rec["offset"])
-        text = "offset %s (+/- %s) from the controller" % (fmt_seconds(rec["offset"], True), fmt_seconds(rec["bound"]))
-        if size > th["crit_offset"]:
-            checks.append(_check("offset", "critical", "%s exceeds crit_offset %g s" % (text, th["crit_offset"])))
-        elif size > th["warn_offset"]:
-            checks.append(_check("offset", "warning", "%s exceeds warn_offset %g s" % (text, th["warn_offset"])))
-        if rec["bound"] > th["warn_offset"]:
-            checks.append(_check("bound", "warning", "error bound +/- %s exceeds warn_offset %g s: the offset "
-                                 "cannot be judged (slow connection or whole-second date)"
-                                 % (fmt_seconds(rec["bound"]), th["warn_offset"])))
-
-    state = rec["chrony_state"]
-    if state in UNSYNCHRONISED_STATES:
-        if state == "not_running":
-            detail = rec["chrony_error"] or "chronyd is not running"
-        else:
-            detail = "chrony is not synchronised" + (": %s" % rec["chrony_error"] if rec["chrony_error"] else "")
-        checks.append(_check("chrony", "critical", detail))
-    elif state in UNKNOWN_STATES and rec["status"] == "ok":
-        detail = {"missing": "chronyc is not installed",
-                  "no_access": "chronyd runs but does not answer the audit's user"}.get(state, "chrony state %s" % state)
-        checks.append(_check("chrony", "warning", "%s: sync status unknown%s" % (
-            detail, " (%s)" % rec["chrony_error"] if rec["chrony_error"] and state != "missing" else "")))
-    elif state == "local":
-        checks.append(_check("chrony", "info", "chrony follows its own local clock (reference LOCAL): "
-                             "expected only on an air-gapped master"))
-    if rec["leap_status"] in ("Insert second", "Delete second"):
-        checks.append(_check("leap", "info", "leap second pending: %s" % rec["leap_status"]))
-    return _finish(rec)
-
-
-def _finish(rec):
-    levels = [item["level"] for item in rec["checks"]]
-    if any(item["kind"] == "reach" for item in rec["checks"]):
-        rec["severity"] = "unknown"
-    elif "critical" in levels:
-        rec["severity"] = "critical"
-    elif "warning" in levels:
-        rec["severity"] = "warning"
-    else:
-        rec["severity"] = "ok"
-    rec["reasons"] = [item["message"] for item in rec["checks"]]
-    return rec
-
-
-def _controller_record(result):
-    rec = _host_record("controller", result, {"warn_offset": math.inf, "crit_offset": math.inf})
-    out = {key: rec[key] for key in ("chrony_state", "chrony_error", "stratum", "reference",
-                                     "chrony_offset", "chrony_error_bound", "leap_status")}
-    out["probed"] = isinstance(result, dict)
-    out["synchronised"] = rec["chrony_state"] == "synchronised" if out["probed"] else None
-    if not out["probed"]:
-        out["warning"] = None
-        out["note"] = ("the controller was not probed: offsets are relative to the controller's clock, "
-                       "whose own accuracy is unknown")
-    elif out["synchronised"]:
-        out["warning"] = None
-        out["note"] = ("the controller's chrony is synchronised (its own error bound %s): offsets from the "
-                       "controller approximate offsets from true time within that bound"
-                       % fmt_seconds(rec["chrony_error_bound"]))
-    else:
-        out["warning"] = ("the controller's own chrony state is %s: offsets are relative to the controller's "
-                          "clock, which is not known to follow true time; the fleet skew is still valid"
-                          % (rec["chrony_state"] or "unknown"))
-        out["note"] = None
-    return out
-
-
 # ---------------------------------------------------------------- JWT
 
 def _worst_spread(points):
@@ -396,73 +247,87 @@ def jwt_guidance(report_hosts, current_leeway=0, margin=DEFAULTS["jwt_margin"], 
     return result
 
 
-# ---------------------------------------------------------------- aggregate / evaluate
+# ---------------------------------------------------------------- summary / report / evaluate
 
-def aggregate(results, controller=None, options=None, now=None):
-    """Build the report dict from ``{host: contract dict or None}`` (None = no result, still listed)."""
-    opts = validate_options(options, check_paths=False)
-    th = {key: opts[key] for key in ("warn_offset", "crit_offset", "warn_skew", "crit_skew")}
-    now = time.time() if now is None else now
-    hosts = [_host_record(str(name), (results or {})[name], th) for name in sorted(results or {}, key=str)]
-    measured = [h for h in hosts if h["measured"]]
+def thresholds(opts):
+    """The thresholds of validated options."""
+    return {key: opts[key] for key in ("warn_offset", "crit_offset", "warn_skew", "crit_skew")}
 
+
+def fleet_summary(records, th):
+    """The report's ``fleet`` section from judged host records: counts, skew and its check, host lists."""
+    measured = [h for h in records if h["measured"]]
     fleet = {
-        "hosts_total": len(hosts), "hosts_measured": len(measured),
+        "hosts_total": len(records), "hosts_measured": len(measured),
         "skew": None, "skew_bound": None, "skew_upper": None, "skew_max_host": None, "skew_min_host": None,
         "max_offset": None, "min_offset": None, "median_offset": None, "skew_severity": "unknown",
         "over_warn": sorted(h["host"] for h in measured if abs(h["offset"]) > th["warn_offset"]),
         "over_crit": sorted(h["host"] for h in measured if abs(h["offset"]) > th["crit_offset"]),
-        "unreachable": [h["host"] for h in hosts if not h["measured"] and h["status"] in ("unreachable", "timeout")],
-        "failed": [h["host"] for h in hosts if not h["measured"] and h["status"] not in ("unreachable", "timeout")],
-        "unsynchronised": [h["host"] for h in hosts if h["chrony_state"] in UNSYNCHRONISED_STATES],
-        "chrony_unknown": [h["host"] for h in hosts if h["status"] == "ok" and h["chrony_state"] in UNKNOWN_STATES],
+        "unreachable": [h["host"] for h in records if not h["measured"] and h["status"] in ("unreachable", "timeout")],
+        "failed": [h["host"] for h in records if not h["measured"] and h["status"] not in ("unreachable", "timeout")],
+        "unsynchronised": [h["host"] for h in records if h["chrony_state"] in UNSYNCHRONISED_STATES],
+        "chrony_unknown": [h["host"] for h in records if h["status"] == "ok" and h["chrony_state"] in UNKNOWN_STATES],
         "checks": [],
     }
-    if measured:
-        high = max(measured, key=lambda h: (h["offset"], h["host"]))
-        low = min(measured, key=lambda h: (h["offset"], h["host"]))
-        skew = high["offset"] - low["offset"]
-        fleet.update(
-            skew=skew,
-            skew_bound=0.0 if high is low else high["bound"] + low["bound"],
-            skew_upper=_worst_spread([(h["host"], h["offset"], h["bound"]) for h in measured]),
-            skew_max_host=high["host"], skew_min_host=low["host"],
-            max_offset=high["offset"], min_offset=low["offset"],
-            median_offset=statistics.median(h["offset"] for h in measured),
-        )
-        text = "fleet skew %s (+/- %s) between %s and %s" % (
-            fmt_seconds(skew), fmt_seconds(fleet["skew_bound"]), high["host"], low["host"])
-        if skew > th["crit_skew"]:
-            fleet["checks"].append(_check("skew", "critical", "%s exceeds crit_skew %g s" % (text, th["crit_skew"])))
-            fleet["skew_severity"] = "critical"
-        elif skew > th["warn_skew"]:
-            fleet["checks"].append(_check("skew", "warning", "%s exceeds warn_skew %g s" % (text, th["warn_skew"])))
-            fleet["skew_severity"] = "warning"
-        else:
-            fleet["skew_severity"] = "ok"
+    if not measured:
+        return fleet
+    high = max(measured, key=lambda h: (h["offset"], h["host"]))
+    low = min(measured, key=lambda h: (h["offset"], h["host"]))
+    skew = high["offset"] - low["offset"]
+    fleet.update(
+        skew=skew,
+        skew_bound=0.0 if high is low else high["bound"] + low["bound"],
+        skew_upper=_worst_spread([(h["host"], h["offset"], h["bound"]) for h in measured]),
+        skew_max_host=high["host"], skew_min_host=low["host"],
+        max_offset=high["offset"], min_offset=low["offset"],
+        median_offset=statistics.median(h["offset"] for h in measured),
+    )
+    text = "fleet skew %s (+/- %s) between %s and %s" % (
+        fmt_seconds(skew), fmt_seconds(fleet["skew_bound"]), high["host"], low["host"])
+    if skew > th["crit_skew"]:
+        fleet["checks"].append(check("skew", "critical", "%s exceeds crit_skew %g s" % (text, th["crit_skew"])))
+        fleet["skew_severity"] = "critical"
+    elif skew > th["warn_skew"]:
+        fleet["checks"].append(check("skew", "warning", "%s exceeds warn_skew %g s" % (text, th["warn_skew"])))
+        fleet["skew_severity"] = "warning"
+    else:
+        fleet["skew_severity"] = "ok"
+    return fleet
 
-    ctrl = _controller_record(controller)
-    if ctrl["warning"]:
-        fleet["checks"].append(_check("controller", "warning", ctrl["warning"]))
 
+def build_report(records, controller, opts, now=None, generator=GENERATOR, sign_convention=SIGN_CONVENTION):
+    """The report dict from judged host records (sorted by host), the ``controller`` section (records.controller_record;
+    its warning becomes a fleet check) and validated options: summary, JWT guidance and one evaluation."""
+    th = thresholds(opts)
+    now = time.time() if now is None else now
+    fleet = fleet_summary(records, th)
+    if controller["warning"]:
+        fleet["checks"].append(check("controller", "warning", controller["warning"]))
     report = {
         "schema_version": SCHEMA_VERSION,
-        "generator": "fleetclock.timesync.clock_report",
+        "generator": generator,
         "generated_at": now,
         "generated_at_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-        "sign_convention": "offset = host clock - controller clock; positive = host ahead",
+        "sign_convention": sign_convention,
         "thresholds": th,
         "fail_on": {name[len("fail_on_"):]: opts[name] for name in FAIL_SWITCHES},
-        "controller": ctrl,
-        "hosts": hosts,
+        "controller": controller,
+        "hosts": records,
         "fleet": fleet,
-        "jwt": jwt_guidance(hosts, opts["jwt_leeway"], opts["jwt_margin"], opts["jwt_max_pairs"]),
+        "jwt": jwt_guidance(records, opts["jwt_leeway"], opts["jwt_margin"], opts["jwt_max_pairs"]),
     }
     code, reasons = evaluate(report, **{name: opts[name] for name in FAIL_SWITCHES})
     report["evaluation"] = {"status": code, "label": STATUS_LABELS[code], "reasons": reasons}
     return report
 
 
+def aggregate(results, controller=None, options=None, now=None):
+    """The audit report from ``{host: probe result or None}`` (None = no result, still listed): probe results ->
+    judged host records -> fleet summary -> report."""
+    opts = validate_options(options, check_paths=False)
+    th = thresholds(opts)
+    records = [judge(host_record(str(name), (results or {})[name]), th) for name in sorted(results or {}, key=str)]
+    return build_report(records, controller_record(controller), opts, now)
 def evaluate(report, fail_on_skew=True, fail_on_unsynchronised=True, fail_on_unreachable=True):
     """Monitoring-plugin status of a report: (0 OK | 1 WARNING | 2 CRITICAL | 3 UNKNOWN, reasons).
 

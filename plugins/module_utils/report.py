@@ -22,8 +22,8 @@ import re
 import secrets
 import xml.etree.ElementTree as ET
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import fmt_seconds
-from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import clean, sanitise
+from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import clean
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds, printable, text_table
 
 SEVERITY_CODE = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -99,19 +99,6 @@ def _chrony_cell(host):
     return "%s +/- %s" % (fmt_seconds(host["chrony_offset"], True), fmt_seconds(host["chrony_error_bound"]))
 
 
-def _printable(text):
-    """One terminal line: controls, bidi overrides and line breaks shown escaped, so no text can break the table."""
-    return sanitise(str(text), newlines=False)
-
-
-def _text_table(header, rows):
-    rows = [[_printable(cell) for cell in row] for row in rows]
-    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header] + rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return lines
-
-
 def _summary_lines(report):
     fleet, jwt, ctrl = report["fleet"], report["jwt"], report["controller"]
     th = report["thresholds"]
@@ -168,14 +155,14 @@ def render_table(report):
         ])
     lines = ["Clock audit %s: offsets of host clocks from the controller (positive = host ahead)" %
              report["generated_at_iso"], ""]
-    lines += _text_table(header, rows) if rows else ["(no hosts)"]
+    lines += text_table(header, rows) if rows else ["(no hosts)"]
     lines.append("")
-    lines += [_printable(line) for line in _summary_lines(report)]
+    lines += [printable(line) for line in _summary_lines(report)]
     evaluation = report.get("evaluation")
     if evaluation:
         lines.append("")
         lines.append("Status: %s" % evaluation["label"])
-        lines += ["  " + _printable(reason) for reason in evaluation["reasons"]]
+        lines += ["  " + printable(reason) for reason in evaluation["reasons"]]
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import parse_chrony_probe
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "chronyc")
 NOW = 1_700_000_000.0
@@ -383,7 +384,7 @@ def test_output_dir_checks(tmp_path):
 
 
 def test_fmt_seconds():
-    assert fleet.fmt_seconds(None) == "-"
-    assert fleet.fmt_seconds(1.5, True) == "+1.500 s"
-    assert fleet.fmt_seconds(-0.0123, True) == "-12.3 ms"
-    assert fleet.fmt_seconds(0.000045) == "45 us"
+    assert fmt_seconds(None) == "-"
+    assert fmt_seconds(1.5, True) == "+1.500 s"
+    assert fmt_seconds(-0.0123, True) == "-12.3 ms"
+    assert fmt_seconds(0.000045) == "45 us"
