@@ -17,13 +17,13 @@ import json
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_holds, host_result, is_batch_result
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import (
     DEFAULTS,
     FORMATS,
     OptionError,
-    aggregate,
     validate_options,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import aggregate
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import normalize
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
     RENDERERS,

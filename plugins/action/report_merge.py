@@ -15,7 +15,7 @@ import json
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import FORMATS, OptionError, check_output_dir
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import FORMATS, OptionError, check_output_dir
 from ansible_collections.fleetclock.timesync.plugins.module_utils.merge import MODES, MergeError, merge_reports
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
     RENDERERS,

@@ -33,11 +33,8 @@ from __future__ import annotations
 import math
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import MAX_OFFSET
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
-    SIGN_CONVENTION,
-    build_report,
-    validate_options,
-)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import validate_options
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import SIGN_CONVENTION, build_report
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import thresholds as fleet_thresholds
 from ansible_collections.fleetclock.timesync.plugins.module_utils.records import judge, shifted
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds

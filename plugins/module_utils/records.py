@@ -64,7 +64,7 @@ def _record(name, status, error, clock, chrony):
         state = chrony.get("chrony_state")
         rec.update(chrony_state=state if state in STATES else "unknown", chrony_error=_text(chrony.get("chrony_error")),
                    chrony_offset=_num(chrony.get("chrony_offset")), chrony_error_bound=_num(chrony.get("chrony_error_bound")),
-                   stratum=_whole(chrony.get("stratum")), reference=chrony.get("reference"),
+                   stratum=_whole(chrony.get("stratum")), reference=_text(chrony.get("reference")),
                    leap_status=_text(chrony.get("leap_status")))
     if isinstance(clock, dict):
         offset, bound = _num(clock.get("offset")), _num(clock.get("bound"))

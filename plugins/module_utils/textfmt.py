@@ -8,7 +8,9 @@ Pure functions; no Ansible imports; Python 3.8+.
 
 from __future__ import annotations
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import sanitise
+import functools
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import clean, sanitise
 
 
 def fmt_seconds(value, signed=False):
@@ -36,3 +38,11 @@ def text_table(header, rows):
     lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header] + rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return lines
+
+
+def sanitised(render):
+    """A renderer sees the report with every string sanitised (hostout.clean)."""
+    @functools.wraps(render)
+    def wrapper(report):
+        return render(clean(report))
+    return wrapper
