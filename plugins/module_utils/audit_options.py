@@ -8,8 +8,9 @@ Pure functions (check_output_dir() reads the file system, nothing else); no Ansi
 
 from __future__ import annotations
 
-import math
 import os
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool, as_float
 
 FORMATS = ("table", "json", "prometheus", "junit", "html")
 DEFAULTS = {
@@ -34,26 +35,19 @@ class OptionError(ValueError):
 
 def _number(options, name):
     value = options.get(name, DEFAULTS.get(name))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(str(value).strip())
-        except ValueError:
-            raise OptionError("%s must be a number of seconds, got %r" % (name, value))
-    if not math.isfinite(value) or value < 0:
+    number = as_float(value)
+    if number is None:
+        raise OptionError("%s must be a number of seconds, got %r" % (name, value))
+    if number < 0:
         raise OptionError("%s must be a finite number of seconds >= 0, got %r" % (name, value))
-    return float(value)
+    return number
 
 
 def _bool(options, name):
-    value = options.get(name, DEFAULTS.get(name))
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise OptionError("%s must be true or false, got %r" % (name, value))
+    value = as_bool(options.get(name, DEFAULTS.get(name)))
+    if value is None:
+        raise OptionError("%s must be true or false, got %r" % (name, options.get(name)))
+    return value
 
 
 def check_output_dir(path, what="output_dir"):

@@ -30,14 +30,13 @@ and a ``merge`` section describing the slices.  Pure functions; no Ansible impor
 
 from __future__ import annotations
 
-import math
-
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import MAX_OFFSET
 from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import validate_options
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import SIGN_CONVENTION, build_report
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import thresholds as fleet_thresholds
 from ansible_collections.fleetclock.timesync.plugins.module_utils.records import judge, shifted
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, is_number
 
 MODES = ("require", "auto", "none")
 GENERATOR = "fleetclock.timesync.report_merge"
@@ -48,10 +47,6 @@ CORRECTED_SIGN_CONVENTION = ("offset = host clock - true time (slice controller'
 
 class MergeError(ValueError):
     """The slices cannot be merged; the message says which slice and why."""
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_slice(report, name):
@@ -68,7 +63,7 @@ def check_slice(report, name):
 
 
 def _in_range(value):
-    return _is_number(value) and math.isfinite(value) and abs(value) <= MAX_OFFSET
+    return as_float(value, strings=False) is not None and abs(value) <= MAX_OFFSET
 
 
 def check_numbers(report, name):
@@ -80,7 +75,7 @@ def check_numbers(report, name):
     for who, record, keys in where:
         for key in keys:
             value = record.get(key)
-            if value is not None and _is_number(value) and not _in_range(value):
+            if is_number(value) and not _in_range(value):
                 raise MergeError("slice %s: %s: %s %r s is out of range (an audit never writes more than %g s): the "
                                  "slice report is damaged or was not written by clock_report; re-run that slice's "
                                  "audit" % (name, who, key, value, MAX_OFFSET))
@@ -94,7 +89,7 @@ def slice_correction(report):
     if not ctrl.get("synchronised"):
         return None, None, "its controller's chrony state is %s" % (ctrl.get("chrony_state") or "unknown")
     offset, bound = ctrl.get("chrony_offset"), ctrl.get("chrony_error_bound")
-    if not _is_number(offset) or not _is_number(bound) or bound < 0:
+    if as_float(offset, strings=False) is None or as_float(bound, strings=False) is None or bound < 0:
         return None, None, "its controller's chrony offset / error bound is missing"
     return float(offset), float(bound), None
 

@@ -15,8 +15,6 @@ Pure functions; no Ansible imports; Python 3.8+.
 
 from __future__ import annotations
 
-import math
-
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import (
     STATES,
     STATUSES,
@@ -25,6 +23,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result i
     reference,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, as_int
 
 NO_RESULT = "no_result"
 CLOCK_FIELDS = ("offset", "bound", "rtt", "samples", "resolution")
@@ -35,14 +34,11 @@ _WHAT = {"unreachable": "unreachable", "timeout": "timed out", "error": "probe f
 
 
 def _num(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    return as_float(value, strings=False)
 
 
 def _whole(value):
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return as_int(value, strings=False)
 
 
 def _text(value):

@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import clean, sanitise
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import is_number
 
 
 def fmt_seconds(value, signed=False):
-    """Readable duration: ``+1.234 s``, ``-12.3 ms``, ``450 us``; ``-`` for None."""
+    """Readable duration: ``+1.234 s``, ``-12.3 ms``, ``450 us``; ``-`` for None (anything else not a number, as text)."""
     if value is None:
         return "-"
+    if not is_number(value):
+        return str(value)
     sign = "+" if signed else ""
     size = abs(value)
     if size >= 1.0:
