@@ -41,9 +41,7 @@ cat > render.yml <<'YAML'
   hosts: installed-local
   gather_facts: false
   vars:
-    ansible_os_family: Debian
-    ansible_distribution: Debian
-    ansible_distribution_major_version: "12"
+    ansible_facts: {os_family: Debian, distribution: Debian, distribution_major_version: "12"}
     chrony_cloud: aws
     chrony_render_dest: "{{ playbook_dir }}/chrony.conf"
   tasks:

@@ -1,8 +1,45 @@
-"""Make the checkout importable as ansible_collections.fleetclock.timesync (unit, integration and lab tests)."""
+"""What every test directory shares (unit, integration and lab tests).
+
+* The checkout is importable as ansible_collections.fleetclock.timesync.
+* ``ansible_playbook(...)`` runs the one ansible-playbook the tests use (import it: ``from conftest import
+  ansible_playbook``): the one next to the Python running pytest (the project's venv, scripts/setup-venv.sh),
+  else the one on PATH, always from the checkout with its ansible.cfg, so the collection resolves through
+  ./collections and facts exist only under ``ansible_facts`` (inject_facts_as_vars = False).
+"""
 import os
+import shutil
+import subprocess
 import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, "collections")
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+ANSIBLE_CFG = os.path.join(ROOT, "ansible.cfg")
+
+
+def find_ansible_playbook():
+    """The ansible-playbook of the Python running the tests, else the one on PATH, else None."""
+    beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    return beside if os.path.exists(beside) else shutil.which("ansible-playbook")
+
+
+ANSIBLE_PLAYBOOK = find_ansible_playbook()
+
+
+def ansible_playbook(*args, env=None, timeout=300, **kwargs):
+    """Run ``ansible-playbook ARGS`` from the checkout and return the CompletedProcess (never raises on failure).
+
+    env: variables on top of os.environ (ANSIBLE_CONFIG is the checkout's, colours are off);
+    kwargs: subprocess.run's (default: stdout and stderr captured as text). Skips the test without ansible-playbook.
+    """
+    if ANSIBLE_PLAYBOOK is None:
+        pytest.skip("ansible-playbook not available")
+    run_env = dict(os.environ, ANSIBLE_CONFIG=ANSIBLE_CFG, ANSIBLE_NOCOLOR="1")
+    run_env.update(env or {})
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([ANSIBLE_PLAYBOOK] + [str(arg) for arg in args], cwd=ROOT, env=run_env, text=True,
+                          check=False, timeout=timeout, **kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import build_plan, foreign_source_lines
+from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import apply_plan, build_plan, foreign_source_lines
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds import (
     cloud_choices,
     detect_cloud,
@@ -16,11 +16,8 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds 
     resolve_sources,
     validate_resolved,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
-    validate_entries,
-    validate_entry,
-    validate_settings,
-)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import validate_entries, validate_entry
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import validate_settings
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import (
     RenderError,
     render_config,
@@ -124,7 +121,7 @@ def _hostvar(hostvars, name, key, default=None, unknown=None):
 
 def _airgap_record(hostvars, name):
     facts = _hostvar(hostvars, name, "ansible_facts", {}) or {}
-    ips = facts.get("all_ipv4_addresses") or _hostvar(hostvars, name, "ansible_all_ipv4_addresses", []) or []
+    ips = facts.get("all_ipv4_addresses") or []
     networks = _hostvar(hostvars, name, "chrony_airgap_client_networks", [], unknown=_UNKNOWN)
     return {
         "site": _hostvar(hostvars, name, "chrony_airgap_site"),
@@ -133,9 +130,8 @@ def _airgap_record(hostvars, name):
         "ips": list(ips),
         # None: set, but cannot be evaluated here (a template on facts that were not gathered)
         "client_networks": None if networks is _UNKNOWN else list(networks or []),
-        # the inventory's sources: once the role planned a host, its chrony_sources are the plan's (set_fact)
-        "sources": list(_hostvar(hostvars, name, "__chrony_airgap_user_sources",
-                                 _hostvar(hostvars, name, "chrony_sources", [])) or []),
+        # the inventory's own sources (the role never changes chrony_sources)
+        "sources": list(_hostvar(hostvars, name, "chrony_sources", []) or []),
     }
 
 
@@ -149,6 +145,14 @@ def chrony_airgap_plan(hostvars, me, groups, own=None, play_hosts=None, masters_
     return build_plan(to_native(me), records, groups, play_hosts=list(play_hosts) if play_hosts is not None else None,
                       masters_group=to_native(masters_group), stratum=int(stratum),
                       source_options=dict(source_options or {}), minsources=minsources)
+
+
+def chrony_airgap_apply(settings, plan=None):
+    """The role settings in effect: the user's, with this host's air-gap plan (if any) applied; never changes them."""
+    if not isinstance(settings, dict) or not isinstance(plan, (dict, type(None))):
+        raise AnsibleFilterError("chrony_airgap_apply expects a dict of chrony_* settings and a plan (dict or none), "
+                                 "got %r, %r" % (type(settings).__name__, type(plan).__name__))
+    return apply_plan(settings, plan)
 
 
 def chrony_airgap_foreign_lines(text, allowed):
@@ -172,5 +176,6 @@ class FilterModule:
             "chrony_resolve_sources": chrony_resolve_sources,
             "chrony_leapsectz": chrony_leapsectz,
             "chrony_airgap_plan": chrony_airgap_plan,
+            "chrony_airgap_apply": chrony_airgap_apply,
             "chrony_airgap_foreign_lines": chrony_airgap_foreign_lines,
         }

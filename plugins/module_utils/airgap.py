@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import is_valid_host, show
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_valid_host, show
 
 DEFAULT_SITE = "all"
 DEFAULT_STRATUM = 8
@@ -264,3 +264,30 @@ def foreign_source_lines(text, allowed_hostnames):
         elif directive in _SOURCE_DIRECTIVES and (words[1] if len(words) > 1 else "") not in allowed:
             bad.append(line)
     return bad
+
+
+# The role settings an air-gap plan decides; everything else stays as the user set it.
+PLANNED_SETTINGS = ("chrony_cloud", "chrony_sources_mode", "chrony_sources", "chrony_allow", "chrony_local",
+                    "chrony_minsources")
+
+
+def apply_plan(settings, plan):
+    """The settings in effect for a host: the user's ``settings`` (role variable -> value) with ``plan`` applied.
+
+    No plan (None): the user's settings as they are.  With a plan, the host takes time only from its site: no cloud,
+    the plan's sources (replacing the user's; a master keeps its own upstream through the plan), the plan's
+    ``local`` and ``minsources``; a master serves the plan's networks plus the user's own ``chrony_allow``.
+    The user's variables are never changed: this returns a new dict.
+    """
+    effective = dict(settings)
+    if not plan:
+        return effective
+    user_allow = list(settings.get("chrony_allow") or [])
+    allow = user_allow
+    if plan.get("role") == "master":
+        allow = list(plan.get("allow") or [])
+        allow += [network for network in user_allow if network not in allow]
+    effective.update({"chrony_cloud": "none", "chrony_sources_mode": "replace",
+                      "chrony_sources": list(plan.get("sources") or []), "chrony_allow": allow,
+                      "chrony_local": dict(plan.get("local") or {}), "chrony_minsources": plan.get("minsources")})
+    return effective

@@ -10,7 +10,7 @@ cloud is adding a profile.  ``cloud_choices`` derives chrony_cloud's allowed val
 
 from __future__ import annotations
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import show
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import show
 
 _UNREADABLE = ("NA", "None", "Not Specified", "Default string")
 

@@ -20,6 +20,9 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options
     ENTRY_KINDS,
     LOG_OPTIONS,
     REFCLOCK_DRIVERS,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import validate_daemon_options
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import (
     as_float,
     as_int,
     is_line,
@@ -27,7 +30,6 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options
     is_valid_host,
     is_word,
     show,
-    validate_daemon_options,
 )
 
 _PLAIN_DECIMAL_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")

@@ -114,6 +114,8 @@ def aggregate(results, controller=None, options=None, now=None):
     th = thresholds(opts)
     records = [judge(host_record(str(name), (results or {})[name]), th) for name in sorted(results or {}, key=str)]
     return build_report(records, controller_record(controller), opts, now)
+
+
 def evaluate(report, fail_on_skew=True, fail_on_unsynchronised=True, fail_on_unreachable=True):
     """Monitoring-plugin status of a report: (0 OK | 1 WARNING | 2 CRITICAL | 3 UNKNOWN, reasons).
 

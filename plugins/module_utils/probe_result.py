@@ -18,13 +18,12 @@ report's host record.  A new daemon or field is added here first.  Pure function
 
 from __future__ import annotations
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
-    REF_LOCAL,
-    REF_NONE,
-    STATES,
-    chrony_result,
-)
+from ansible_collections.fleetclock.timesync.plugins.module_utils import chronyc
 
+# chrony's states and reference ids are chronyc.py's (the parser that produces them); named here as part of the contract.
+STATES = chronyc.STATES
+REF_LOCAL = chronyc.REF_LOCAL
+REF_NONE = chronyc.REF_NONE
 KEYS = ("status", "error", "clock", "chrony")
 STATUSES = ("ok", "unreachable", "timeout", "error")
 # How the report judges a chrony state (every other state of STATES: synchronised, local).
@@ -46,7 +45,7 @@ def ok(clock=None, chrony=None):
 
 def unknown_chrony(error):
     """The ``chrony`` part when chrony's state is not known: ``error`` says why."""
-    return chrony_result("unknown", error=error)
+    return chronyc.chrony_result("unknown", error=error)
 
 
 def not_probed(reason):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Numbers and booleans read from values a user typed (``-e name=value`` gives strings) or a host or file sent.
 
-The one converter of each kind in the collection: the role's options (chrony_options), the audit's
+The one converter of each kind in the collection: the role's options (chrony_values), the audit's
 (audit_options), remediate's, host records and slice reports all read values through these.
 Each returns None for what it does not accept; the caller words the error.  Booleans are never
 numbers, and NaN and the infinities are not numbers either.  Pure functions; Python 3.8+.

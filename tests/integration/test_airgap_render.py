@@ -6,27 +6,20 @@ Checks the exact source/allow/local lines, parses every file with the host's rea
 """
 import json
 import os
-import shutil
-import subprocess
 
 import pytest
 import yaml
+from conftest import ROOT, ansible_playbook
 
 from test_role_render import assert_parses  # chronyd -p on a rendered file
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK_BIN = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
-if not os.path.exists(PLAYBOOK_BIN):
-    PLAYBOOK_BIN = shutil.which("ansible-playbook") or PLAYBOOK_BIN
 PLAYBOOK = os.path.join(ROOT, "tests", "integration", "render", "airgap.yml")
 
-pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK_BIN), reason="ansible-playbook not available")
-
-FAKE_FACTS = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-              "ansible_os_family": "Debian", "ansible_distribution": "Debian",
-              "ansible_distribution_major_version": "12", "ansible_distribution_version": "12.5",
-              "ansible_system_vendor": "QEMU", "ansible_product_name": "NA", "ansible_product_uuid": "NA",
-              "ansible_product_serial": "NA", "ansible_chassis_asset_tag": "NA"}
+LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+# every host's fake facts: an extra variable (an inventory variable named ansible_facts would lose to the facts)
+FAKE_FACTS = {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "12",
+              "distribution_version": "12.5", "system_vendor": "QEMU", "product_name": "NA", "product_uuid": "NA",
+              "product_serial": "NA", "chassis_asset_tag": "NA"}
 NET = "10.20.0.0/24"
 
 
@@ -40,7 +33,7 @@ def site_inventory(masters=("m1", "m2"), clients=("c1", "c2", "c3"), networks=(N
         hosts[name] = {"chrony_airgap_address": "10.20.0.2%d" % index}
     for name, extra in (host_vars or {}).items():
         hosts.setdefault(name, {}).update(extra)
-    all_vars = dict(FAKE_FACTS, chrony_airgap=True, chrony_airgap_client_networks=list(networks))
+    all_vars = dict(LOCAL, chrony_airgap=True, chrony_airgap_client_networks=list(networks))
     all_vars.update(group_vars or {})
     return {"all": {"vars": all_vars, "hosts": hosts,
                     "children": {"time_masters": {"hosts": dict((m, {}) for m in masters)}}}}
@@ -92,12 +85,12 @@ def render(tmp_path, inventory, extra_vars=None):
         inv.write_text(yaml.safe_dump(inventory))
     else:
         inv = inventory
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    cmd = [PLAYBOOK_BIN, PLAYBOOK, "-i", str(inv), "-e", "fc_render_dir=%s" % outdir]
+    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_LOCALHOST_WARNING": "0",
+           "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"}
+    args = [PLAYBOOK, "-i", inv, "-e", "fc_render_dir=%s" % outdir, "-e", json.dumps({"ansible_facts": FAKE_FACTS})]
     if extra_vars:
-        cmd += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        args += ["-e", json.dumps(extra_vars)]
+    proc = ansible_playbook(*args, env=env, timeout=600)
     try:
         result = json.loads(proc.stdout)
     except ValueError:
@@ -217,7 +210,7 @@ def test_allow_all_is_a_warning(tmp_path):
 
 def test_the_documented_example_inventory(tmp_path):
     """inventory/airgap-example.yml (docs/airgap.md) plans as documented: two sites, no cross-site source."""
-    run = render(tmp_path, os.path.join(ROOT, "inventory", "airgap-example.yml"), extra_vars=FAKE_FACTS)
+    run = render(tmp_path, os.path.join(ROOT, "inventory", "airgap-example.yml"), extra_vars=LOCAL)
     assert run.ok, run.failures() or run.proc.stderr[-2000:]
     assert time_lines(run.lines("plant-a-ntp1")) == ["server 10.10.0.12 iburst", "refclock SHM 0 refid GPS delay 0.2"]
     assert time_lines(run.lines("plant-a-ntp2")) == ["server 10.10.0.11 iburst"]

@@ -14,14 +14,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
+from conftest import ROOT, ansible_playbook
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
@@ -62,10 +60,8 @@ def audit(request):
 
 
 def run_audit(inventory, out_dir, *extra):
-    cmd = [PLAYBOOK_BIN, "fleetclock.timesync.audit", "-i", inventory,
-           "-e", "fleetclock_audit_output_dir=%s" % out_dir] + list(extra)
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"), timeout=300)
+    return ansible_playbook("fleetclock.timesync.audit", "-i", inventory,
+                            "-e", "fleetclock_audit_output_dir=%s" % out_dir, *extra)
 
 
 def check_outputs(out_dir):

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import jsonschema
 import pytest
+from conftest import ROOT, ansible_playbook
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 FILES = ["clock-audit.html", "clock-audit.json", "clock-audit.junit.xml", "clock-audit.prom", "clock-audit.txt"]
 
 
 def playbook(*args):
-    return subprocess.run([PLAYBOOK_BIN] + list(args), cwd=ROOT, capture_output=True, text=True, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"), timeout=300)
+    return ansible_playbook(*args)
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,16 @@
 """clock_probe_batch for real (ansible-playbook, run_once): the same hosts as test_probe_local.py, visited
 from one process. Each host's entry must be what the per-host clock_probe reports for it."""
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
+from conftest import ROOT, ansible_playbook
 
-from test_probe_local import LOCAL, ROOT, check_trouble, host, run_play, trouble_hosts, wrapper
+from test_probe_local import LOCAL, check_trouble, host, run_play, trouble_hosts, wrapper
 
 pytestmark = pytest.mark.integration
-PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 PLAY = """
 - name: Probe
@@ -110,9 +108,7 @@ def test_play_keywords_reach_the_visits(tmp_path):
     playbook = tmp_path / "batch.yml"
     playbook.write_text("- hosts: all\n  gather_facts: false\n  connection: local\n  tasks:\n"
                         "    - fleetclock.timesync.clock_probe_batch: {}\n      run_once: true\n      register: probe\n")
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(inventory), str(playbook)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300, check=False)
+    proc = ansible_playbook("-i", inventory, playbook, env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"})
     batch = list(json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"].values())[0]
     assert {h: r["status"] for h, r in batch["hosts"].items()} == {"a": "ok", "b": "ok"}, batch
 
@@ -123,8 +119,7 @@ def test_without_run_once_it_refuses_to_visit_every_host_from_every_host(tmp_pat
     playbook = tmp_path / "batch.yml"
     playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
                         "    - fleetclock.timesync.clock_probe_batch: {}\n")
-    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(inventory), str(playbook)], cwd=ROOT, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+    proc = ansible_playbook("-i", inventory, playbook, stderr=subprocess.STDOUT)
     assert proc.returncode != 0 and "use run_once: true" in proc.stdout
 
 

@@ -16,9 +16,10 @@ import time
 import uuid
 
 import pytest
+from conftest import ROOT
 
 from test_probe_batch_local import run_batch
-from test_probe_local import ROOT, run_probe
+from test_probe_local import run_probe
 
 pytestmark = pytest.mark.integration
 IMAGE = os.environ.get("FLEETCLOCK_PROBE_IMAGE", "fleetclock-test/debian:12")  # scripts/build-images.sh

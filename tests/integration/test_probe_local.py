@@ -1,19 +1,15 @@
 """clock_probe for real over the local connection: offsets injected with faketime, broken hosts simulated
 with ansible_shell_executable wrappers (the action runs `<shell> -c <command>`)."""
 import json
-import os
 import shutil
 import socket
 import stat
-import subprocess
-import sys
 import time
 
 import pytest
+from conftest import ansible_playbook
 
 pytestmark = pytest.mark.integration
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 PLAY = """
 - name: Probe
@@ -31,12 +27,8 @@ def run_play(tmp_path, hosts, play, extra=()):
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
     playbook = tmp_path / "play.yml"
     playbook.write_text(play)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_HOST_KEY_CHECKING="False")
-    proc = subprocess.run(
-        [PLAYBOOK_BIN, "-i", str(inventory), str(playbook)] + list(extra),
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        universal_newlines=True, timeout=300, check=False,
-    )
+    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_HOST_KEY_CHECKING": "False"}
+    proc = ansible_playbook("-i", inventory, playbook, *extra, env=env)
     try:
         report = json.loads(proc.stdout)
     except ValueError:

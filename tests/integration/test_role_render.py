@@ -1,49 +1,51 @@
 """Render chrony.conf through the role's `render` entry point with fake facts, on localhost.
 
-Runs the real ansible-playbook (cwd = the checkout, so its ansible.cfg resolves the collection),
+Runs the real ansible-playbook (tests/conftest.py: from the checkout with its ansible.cfg, facts not injected as
+ansible_* variables; the fake facts are an `ansible_facts` extra variable, which wins over gathered ones),
 asserts the exact lines, and parses every rendered file with the host's real `chronyd -p -f`
 (parse and exit: no daemon, no network). Bad input must fail in the argument spec or the preflight,
 with a message naming the variable, before the file is written.
 """
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
+from conftest import ROOT, ansible_playbook
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = "/tmp/probe-venv/bin"
-PLAYBOOK_BIN = os.path.join(VENV_BIN, "ansible-playbook")
-if not os.path.exists(PLAYBOOK_BIN):
-    PLAYBOOK_BIN = shutil.which("ansible-playbook") or PLAYBOOK_BIN
 PLAYBOOK = os.path.join(ROOT, "tests", "integration", "render", "render.yml")
 CHRONYD = "/usr/sbin/chronyd"
 
-pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK_BIN), reason="ansible-playbook not available")
+# fake facts, keyed as under ansible_facts (no ansible_ prefix)
+NO_DMI = {"system_vendor": "NA", "product_name": "NA", "product_uuid": "NA", "product_serial": "NA",
+          "chassis_asset_tag": "NA"}
 
-NO_DMI = {"ansible_system_vendor": "NA", "ansible_product_name": "NA", "ansible_product_uuid": "NA",
-          "ansible_product_serial": "NA", "ansible_chassis_asset_tag": "NA"}
+
+def os_facts(family, distribution, version):
+    return {"os_family": family, "distribution": distribution, "distribution_major_version": version.split(".")[0],
+            "distribution_version": version}
+
+
 OS_FACTS = {
-    "debian12": {"ansible_os_family": "Debian", "ansible_distribution": "Debian",
-                 "ansible_distribution_major_version": "12", "ansible_distribution_version": "12.5"},
-    "ubuntu2204": {"ansible_os_family": "Debian", "ansible_distribution": "Ubuntu",
-                   "ansible_distribution_major_version": "22", "ansible_distribution_version": "22.04"},
-    "rocky9": {"ansible_os_family": "RedHat", "ansible_distribution": "Rocky",
-               "ansible_distribution_major_version": "9", "ansible_distribution_version": "9.4"},
-    "fedora40": {"ansible_os_family": "RedHat", "ansible_distribution": "Fedora",
-                 "ansible_distribution_major_version": "40", "ansible_distribution_version": "40"},
+    "debian12": os_facts("Debian", "Debian", "12.5"),
+    "ubuntu2004": os_facts("Debian", "Ubuntu", "20.04"),
+    "ubuntu2204": os_facts("Debian", "Ubuntu", "22.04"),
+    "rhel8": os_facts("RedHat", "RedHat", "8.10"),
+    "rocky8": os_facts("RedHat", "Rocky", "8.10"),
+    "almalinux8": os_facts("RedHat", "AlmaLinux", "8.10"),
+    "rocky9": os_facts("RedHat", "Rocky", "9.4"),
+    "fedora40": os_facts("RedHat", "Fedora", "40"),
 }
 DMI = {
-    "aws": {"ansible_system_vendor": "Amazon EC2", "ansible_product_name": "m6i.large",
-            "ansible_product_uuid": "ec2e1916-9099-7caf-fd21-012345abcdef"},
-    "gcp": {"ansible_system_vendor": "Google", "ansible_product_name": "Google Compute Engine",
-            "ansible_product_serial": "GoogleCloud-6B3A5E2C0D11"},
-    "azure": {"ansible_system_vendor": "Microsoft Corporation", "ansible_product_name": "Virtual Machine",
-              "ansible_chassis_asset_tag": "7783-7084-3265-9085-8269-3286-77"},
-    "oci": {"ansible_system_vendor": "QEMU", "ansible_chassis_asset_tag": "OracleCloud.com"},
-    "alibaba": {"ansible_system_vendor": "Alibaba Cloud", "ansible_product_name": "Alibaba Cloud ECS"},
-    "none": {"ansible_system_vendor": "QEMU", "ansible_product_name": "Standard PC (Q35 + ICH9, 2009)"},
+    "aws": {"system_vendor": "Amazon EC2", "product_name": "m6i.large",
+            "product_uuid": "ec2e1916-9099-7caf-fd21-012345abcdef"},
+    "gcp": {"system_vendor": "Google", "product_name": "Google Compute Engine",
+            "product_serial": "GoogleCloud-6B3A5E2C0D11"},
+    "azure": {"system_vendor": "Microsoft Corporation", "product_name": "Virtual Machine",
+              "chassis_asset_tag": "7783-7084-3265-9085-8269-3286-77"},
+    "oci": {"system_vendor": "QEMU", "chassis_asset_tag": "OracleCloud.com"},
+    "alibaba": {"system_vendor": "Alibaba Cloud", "product_name": "Alibaba Cloud ECS"},
+    "none": {"system_vendor": "QEMU", "product_name": "Standard PC (Q35 + ICH9, 2009)"},
 }
 
 AWS = ["server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4"]
@@ -102,22 +104,30 @@ class Run:
     def debug_messages(self):
         return [str(host.get("msg")) for _name, host in self.tasks() if "msg" in host and not host.get("failed")]
 
+    def os_settings(self):
+        """The role's per-distribution/version variables as render.yml shows them after the render."""
+        for name, host in self.tasks():
+            if name == "Show the distribution's settings":
+                return host["msg"]
+        raise AssertionError("render.yml did not show the distribution's settings")
 
-def render(tmp_path, os_name="debian12", dmi=None, check=False, dest=None, **variables):
-    extra = dict(NO_DMI)
-    extra.update(OS_FACTS[os_name])
-    extra.update(dmi or {})
+
+def render(tmp_path, os_name="debian12", dmi=None, check=False, dest=None, facts=None, **variables):
+    """facts: fake facts on top of the OS's and the DMI ones (keys as under ansible_facts)."""
+    fake = dict(NO_DMI)
+    fake.update(OS_FACTS[os_name])
+    fake.update(dmi or {})
+    fake.update(facts or {})
     dest = dest or str(tmp_path / "chrony.conf")
-    extra["chrony_render_dest"] = dest
+    extra = {"ansible_facts": fake, "chrony_render_dest": dest}
     extra.update(variables)
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="0")
-    cmd = [PLAYBOOK_BIN, PLAYBOOK, "-e", "@%s" % vars_file]
+    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_LOCALHOST_WARNING": "0"}
+    args = [PLAYBOOK, "-e", "@%s" % vars_file]
     if check:
-        cmd += ["--check", "--diff"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        args += ["--check", "--diff"]
+    proc = ansible_playbook(*args, env=env)
     try:
         result = json.loads(proc.stdout)
     except ValueError:
@@ -207,6 +217,9 @@ def test_user_sources_append_to_a_non_smearing_cloud(tmp_path):
     ("ubuntu2204", ["pool ntp.ubuntu.com iburst maxsources 4", "pool 0.ubuntu.pool.ntp.org iburst maxsources 1",
                     "pool 1.ubuntu.pool.ntp.org iburst maxsources 1", "pool 2.ubuntu.pool.ntp.org iburst maxsources 2"],
      "/var/lib/chrony/chrony.drift", "/etc/chrony/chrony.keys"),
+    ("rhel8", ["pool 2.rhel.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
+    ("rocky8", ["pool 2.rocky.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
+    ("almalinux8", ["pool 2.almalinux.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
     ("rocky9", ["pool 2.rocky.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
     ("fedora40", ["pool 2.fedora.pool.ntp.org iburst"], "/var/lib/chrony/drift", "/etc/chrony.keys"),
 ])
@@ -222,8 +235,44 @@ def test_distribution_defaults(tmp_path, os_name, sources, drift, keyfile):
     assert_parses(run.dest)
 
 
+# What differs by version: chronyd's options (-F: seccomp filter level), whether `chronyd -p` can validate the file
+# (chrony >= 4.0), NTS (chrony >= 4.0). Every OS of OS_FACTS is here.
+OS_SETTINGS = {
+    "debian12": {"daemon_options": "-F 1", "parse_check": True, "supports_nts": True},
+    "ubuntu2004": {"daemon_options": "-F -1", "parse_check": False, "supports_nts": False},
+    "ubuntu2204": {"daemon_options": "-F 1", "parse_check": True, "supports_nts": True},
+    "rhel8": {"daemon_options": "", "parse_check": True, "supports_nts": True},
+    "rocky8": {"daemon_options": "", "parse_check": True, "supports_nts": True},
+    "almalinux8": {"daemon_options": "", "parse_check": True, "supports_nts": True},
+    "rocky9": {"daemon_options": "-F 2", "parse_check": True, "supports_nts": True},
+    "fedora40": {"daemon_options": "-F 2", "parse_check": True, "supports_nts": True},
+}
+
+
+def test_every_os_has_its_version_settings():
+    assert set(OS_SETTINGS) == set(OS_FACTS)
+
+
+@pytest.mark.parametrize("os_name", sorted(OS_SETTINGS))
+def test_version_settings(tmp_path, os_name):
+    run = render(tmp_path, os_name=os_name, chrony_cloud="none")
+    assert_ok(run)
+    assert run.os_settings() == OS_SETTINGS[os_name]
+    assert ("ntsdumpdir /var/lib/chrony" in run.lines) == OS_SETTINGS[os_name]["supports_nts"]
+    assert_parses(run.dest)
+
+
+def test_nts_source_on_a_chrony_without_nts_fails_clearly(tmp_path):
+    run = render(tmp_path, os_name="ubuntu2004", chrony_cloud="none",
+                 chrony_sources=[{"hostname": "ntp.example.com", "nts": True}])
+    assert not run.ok
+    name, msg = run.failure()
+    assert "Preflight" in name and "NTS needs chrony 4.0" in msg and "Ubuntu 20.04" in msg, msg
+    assert not os.path.exists(run.dest)
+
+
 def test_unsupported_family_fails_clearly(tmp_path):
-    run = render(tmp_path, os_name="debian12", ansible_os_family="Suse", ansible_distribution="openSUSE Leap")
+    run = render(tmp_path, os_name="debian12", facts={"os_family": "Suse", "distribution": "openSUSE Leap"})
     assert not run.ok
     name, msg = run.failure()
     assert "Preflight" in name and "supports the OS families Debian, RedHat" in msg and "openSUSE Leap" in msg
@@ -324,7 +373,7 @@ BAD = {
     "daemon_options_other_config": ({"chrony_cloud": "none", "chrony_daemon_options": "-f /tmp/other.conf"},
                                     "chrony_daemon_options", "-f is not allowed"),
     "auto_detected_smearing_mixed": ({"chrony_cloud": "auto", "chrony_sources": [{"hostname": "192.0.2.1"}],
-                                      **DMI["gcp"]}, "chrony_sources", "gcp cloud's time servers smear"),
+                                      "dmi": DMI["gcp"]}, "chrony_sources", "gcp cloud's time servers smear"),
 }
 
 

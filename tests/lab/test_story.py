@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest
+from conftest import ROOT, ansible_playbook
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
     ChronycParseError,
@@ -30,8 +30,6 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import
     parse_tracking,
 )
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 LAB = os.path.join(ROOT, "scripts", "lab.sh")
 RUN = os.path.join(os.environ.get("FC_CACHE", os.path.join(ROOT, ".cache")), "lab", "run")
 OUT = os.path.join(ROOT, "tests", "output")
@@ -68,9 +66,8 @@ def truth():
 
 
 def playbook(name, out_dir, *extra):
-    cmd = [PLAYBOOK_BIN, "fleetclock.timesync.%s" % name, "-i", os.path.join(RUN, "inventory.yml")] + list(extra)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, env=env, timeout=1500)
+    res = ansible_playbook("fleetclock.timesync.%s" % name, "-i", os.path.join(RUN, "inventory.yml"), *extra,
+                           timeout=1500)
     with open(os.path.join(out_dir, "%s.log" % name), "w") as f:
         f.write(res.stdout + res.stderr)
     return res

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import (
+    apply_plan,
     build_plan,
     default_minsources,
     foreign_source_lines,
@@ -230,3 +231,24 @@ def test_foreign_source_lines():
 def test_foreign_source_lines_never_crashes(text):
     for line in foreign_source_lines(text, ["m1"]):
         assert line.split()[0].lower() in ("server", "pool", "peer", "refclock", "sourcedir", "include", "confdir")
+
+
+def test_apply_plan_leaves_the_user_settings_alone():
+    user = {"chrony_cloud": "auto", "chrony_sources": [{"hostname": "upstream.example.com"}],
+            "chrony_allow": ["198.51.100.0/24"], "chrony_local": {}, "chrony_minsources": None,
+            "chrony_sources_mode": "append", "chrony_logdir": "/var/log/chrony"}
+    before = repr(user)
+    master = {"role": "master", "sources": [{"hostname": "upstream.example.com"}, {"hostname": "m2", "iburst": True}],
+              "allow": ["192.0.2.0/24", "198.51.100.0/24"], "local": {"stratum": 8, "orphan": True},
+              "minsources": None}
+    effective = apply_plan(user, master)
+    assert repr(user) == before
+    assert effective["chrony_cloud"] == "none" and effective["chrony_sources_mode"] == "replace"
+    assert effective["chrony_sources"] == master["sources"]
+    assert effective["chrony_allow"] == ["192.0.2.0/24", "198.51.100.0/24"]
+    assert effective["chrony_local"] == {"stratum": 8, "orphan": True}
+    assert effective["chrony_logdir"] == "/var/log/chrony"
+    client = {"role": "client", "sources": [{"hostname": "m1"}], "allow": [], "local": {}, "minsources": 1}
+    effective = apply_plan(user, client)
+    assert effective["chrony_allow"] == ["198.51.100.0/24"] and effective["chrony_minsources"] == 1
+    assert apply_plan(user, None) == user

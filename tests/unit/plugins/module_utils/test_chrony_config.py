@@ -15,14 +15,13 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds 
     resolve_sources,
     validate_resolved,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
-    is_valid_host,
+from ansible_collections.fleetclock.timesync.plugins.module_utils import chrony_settings
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import validate_entries, validate_entry
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import (
     validate_access,
-    validate_entries,
-    validate_entry,
     validate_extra_lines,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils import chrony_options
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_valid_host
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import number_text as format_number
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import render_entry
 
@@ -53,7 +52,7 @@ def render_refclock_line(refclock):
 
 
 def validate_settings(settings):
-    return chrony_options.validate_settings(settings, cloud_choices(ROLE_PROFILES))
+    return chrony_settings.validate_settings(settings, cloud_choices(ROLE_PROFILES))
 
 
 def detect_cloud(facts):

@@ -26,11 +26,9 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds 
     resolve_sources,
     validate_resolved,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
-    ENTRY_KINDS,
-    as_float,
-    validate_settings,
-)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import ENTRY_KINDS
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import validate_settings
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import as_float
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import (
     RenderError,
     render_config,

@@ -360,7 +360,7 @@ def test_validate_options_rejects(options, message):
 
 def test_validate_options_defaults_and_coercion():
     opts = audit_options.validate_options({"warn_offset": "0.5", "fail_on_unreachable": "no", "formats": "json, html"},
-                                  check_paths=False)
+                                          check_paths=False)
     assert opts["warn_offset"] == 0.5 and opts["fail_on_unreachable"] is False
     assert opts["formats"] == ["json", "html"]
     assert audit_options.validate_options(check_paths=False)["formats"] == list(audit_options.FORMATS)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils import chrony_options, values
+from ansible_collections.fleetclock.timesync.plugins.module_utils import chrony_options, chrony_values, values
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool, as_float, as_int, is_number
 
 
-def test_chrony_options_keeps_its_public_names():
-    assert chrony_options.as_int is as_int and chrony_options.as_float is as_float
+def test_the_roles_validators_keep_their_public_names():
+    assert chrony_values.as_int is as_int and chrony_values.as_float is as_float and chrony_options.as_int is as_int
 
 
 @pytest.mark.parametrize("value, number", [
