@@ -35,6 +35,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import
     chrony_result,
     parse_chrony_probe,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils import probe_result
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     ClockParseError,
     Sample,
@@ -278,7 +279,7 @@ class ActionModule(ActionBase):
         opts = self._options()
         self._slots = sample_slots()
         samples = self._visit.samples if self._visit is not None else []
-        probe = {"status": "ok", "error": None, "clock": None, "chrony": None}
+        probe = probe_result.ok()
         try:
             with deadline(opts["timeout"]):
                 try:
@@ -296,7 +297,7 @@ class ActionModule(ActionBase):
                 except ClockParseError as exc:
                     probe.update(status="error", error="clock sample: %s" % exc)
         except ProbeTimeout:
-            probe.update(status="timeout", error="no answer within %ss (option timeout)" % opts["timeout"])
+            probe.update(status="timeout", error=probe_result.timeout_error(opts["timeout"]))
         except AnsibleConnectionFailure as exc:
             probe.update(status="unreachable", error="connection failed: %s" % exc)
         except AnsibleError as exc:
@@ -309,9 +310,9 @@ class ActionModule(ActionBase):
                 probe.update(status="error", error="clock samples not usable: %s" % exc)
         if probe["chrony"] is None:
             if opts["collect_chrony"]:
-                probe["chrony"] = chrony_result("unknown", error="chrony not probed: %s" % (probe["error"] or "no answer"))
+                probe["chrony"] = probe_result.not_probed(probe["error"] or "no answer")
             else:
-                probe["chrony"] = chrony_result("unknown", error="not collected (collect_chrony: false)")
+                probe["chrony"] = probe_result.unknown_chrony("not collected (collect_chrony: false)")
         if isinstance(probe["error"], str) and len(probe["error"]) > MAX_ERROR:  # e.g. ssh's stderr with a banner
             probe["error"] = probe["error"][:MAX_ERROR] + "... (cut at %d characters)" % MAX_ERROR
         result.update(clean(probe))

@@ -12,25 +12,18 @@ documented in plugins/modules/clock_report.py.
 
 from __future__ import annotations
 
-import json
-
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_holds, host_result, is_batch_result
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import (
     DEFAULTS,
     FORMATS,
     OptionError,
-    aggregate,
-    normalize_result,
     validate_options,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
-    RENDERERS,
-    render_json,
-    write_reports,
-)
-from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction, summary
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import aggregate
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import normalize
+from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction
 
 ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str"},
@@ -63,7 +56,7 @@ class ActionModule(ControllerAction):
         try:
             opts = validate_options(args)
         except OptionError as exc:
-            raise AnsibleActionFail("fleetclock.timesync.clock_report: %s" % exc)
+            raise AnsibleActionFail("%s: %s" % (self.NAME, exc))
         result["changed"] = False
         if args["check_only"]:
             where = opts["output_dir"] if any(f != "prometheus" or not opts["prometheus_path"] for f in opts["formats"]) else None
@@ -87,29 +80,7 @@ class ActionModule(ControllerAction):
                 hostvars[host].get(args["results_var"]) if host in hostvars else None
             if is_batch_result(registered):
                 batch = registered
-            results[host] = normalize_result(host_result(registered, host))
-        controller = normalize_result(args["controller"]) if args["controller"] is not None else None
+            results[host] = normalize(host_result(registered, host))
+        controller = normalize(args["controller"]) if args["controller"] is not None else None
 
-        report = aggregate(results, controller=controller, options=opts)
-        try:
-            files = write_reports(report, opts["formats"], opts["output_dir"], opts["prometheus_path"])
-        except OSError as exc:
-            raise AnsibleActionFail("fleetclock.timesync.clock_report: cannot write the report (%s); "
-                                    "check output_dir / prometheus_path" % exc)
-
-        evaluation = report["evaluation"]
-        table = RENDERERS["table"](report)
-        result.update(
-            table=table,
-            report=json.loads(render_json(report)),
-            files=files,
-            status=evaluation["status"],
-            status_label=evaluation["label"],
-            reasons=evaluation["reasons"],
-        )
-        summary_line = summary(evaluation["label"], evaluation["reasons"])
-        result["msg"] = summary_line + "\n\n" + table
-        result["summary"] = summary_line
-        if evaluation["status"] >= 2 and args["fail_task"]:
-            result["failed"] = True
-        return result
+        return self.write_report(result, aggregate(results, controller=controller, options=opts), dict(args, **opts))

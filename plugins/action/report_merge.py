@@ -11,18 +11,11 @@ plugins/modules/report_merge.py.
 
 from __future__ import annotations
 
-import json
-
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import FORMATS, OptionError, check_output_dir
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import FORMATS, OptionError, check_output_dir
 from ansible_collections.fleetclock.timesync.plugins.module_utils.merge import MODES, MergeError, merge_reports
-from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
-    RENDERERS,
-    render_json,
-    write_reports,
-)
-from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction, read_report, summary
+from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction, read_report
 
 ARGUMENT_SPEC = {
     "slices": {"type": "list", "elements": "path", "required": True},
@@ -46,30 +39,14 @@ class ActionModule(ControllerAction):
 
     def run(self, tmp=None, task_vars=None):
         result, args = self.start(tmp, task_vars)
-        name = "fleetclock.timesync.report_merge"
         if args["prometheus_path"] and not args["prometheus_path"].endswith(".prom"):
-            raise AnsibleActionFail("%s: prometheus_path must end in .prom, got %s" % (name, args["prometheus_path"]))
+            raise AnsibleActionFail("%s: prometheus_path must end in .prom, got %s" % (self.NAME, args["prometheus_path"]))
         try:
             check_output_dir(args["output_dir"])
             reports = [_read_slice(path) for path in args["slices"]]
             report = merge_reports(reports, names=args["slices"], mode=args["mode"])
         except (MergeError, OptionError) as exc:
-            raise AnsibleActionFail("%s: %s" % (name, exc))
+            raise AnsibleActionFail("%s: %s" % (self.NAME, exc))
 
-        try:
-            files = write_reports(report, args["formats"], args["output_dir"], args["prometheus_path"])
-        except OSError as exc:
-            raise AnsibleActionFail("%s: cannot write the report (%s); check output_dir / prometheus_path" % (name, exc))
-
-        evaluation = report["evaluation"]
-        table = RENDERERS["table"](report)
-        line = summary(evaluation["label"], evaluation["reasons"])
-        result.update(
-            changed=False, table=table, report=json.loads(render_json(report)), files=files,
-            corrected=report["merge"]["corrected"], status=evaluation["status"],
-            status_label=evaluation["label"], reasons=evaluation["reasons"], summary=line,
-            msg=line + "\n\n" + table,
-        )
-        if evaluation["status"] >= 2 and args["fail_task"]:
-            result["failed"] = True
-        return result
+        result["corrected"] = report["merge"]["corrected"]
+        return self.write_report(result, report, args)

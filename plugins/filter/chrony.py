@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import apply_plan, build_plan, foreign_source_lines
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds import (
@@ -25,6 +24,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render 
     render_daemon_options,
     render_entry,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool
 
 
 def _checked(errors):
@@ -60,7 +60,7 @@ def chrony_config_lines(config):
 
 def chrony_daemon_options(options, container=False):
     """chronyd's command-line options for the service's options file (checked), plus -x in a container."""
-    return _rendered(render_daemon_options, options, boolean(container, strict=False))
+    return _rendered(render_daemon_options, options, as_bool(container) is True)
 
 
 def chrony_validate_sources(sources, var="chrony_sources"):
@@ -125,7 +125,7 @@ def _airgap_record(hostvars, name):
     networks = _hostvar(hostvars, name, "chrony_airgap_client_networks", [], unknown=_UNKNOWN)
     return {
         "site": _hostvar(hostvars, name, "chrony_airgap_site"),
-        "master": boolean(_hostvar(hostvars, name, "chrony_airgap_master", False), strict=False),
+        "master": as_bool(_hostvar(hostvars, name, "chrony_airgap_master", False)) is True,
         "address": _hostvar(hostvars, name, "chrony_airgap_address") or _hostvar(hostvars, name, "ansible_host") or name,
         "ips": list(ips),
         # None: set, but cannot be evaluated here (a template on facts that were not gathered)

@@ -89,47 +89,24 @@ def _source_names(sources):
     return [str(source.get("hostname")) for source in sources or [] if isinstance(source, dict)]
 
 
-def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters", stratum=DEFAULT_STRATUM,
-               source_options=None, minsources=None):
-    """Plan one host of an air-gapped site.
-
-    ``me``: this host's name; ``records``: name -> record for every inventory host; ``groups``: the
-    inventory groups; ``play_hosts``: the hosts in the play (the clients checked for coverage; default
-    every member); ``masters_group``: the group that holds the masters; ``stratum``: the masters'
-    ``local stratum``; ``source_options``: extra source keys (e.g. minpoll, maxpoll) for every line
-    that points at a master; ``minsources``: an explicit value for the clients (None: computed).
-
-    Returns a dict: ``site``, ``role`` (master/client), ``masters`` (names), ``sources`` (dicts for
-    chrony_sources), ``allow`` (masters), ``local`` (dict for chrony_local, masters), ``minsources``
-    (clients), ``errors`` and ``warnings`` (lists of sentences naming what to change). Site-wide checks
-    give the same errors on every host of the site, so the whole site stops before any change.
-    """
-    errors = []
-    warnings = []
-    record = records.get(me, {})
-    site = record.get("site")
-    site_label = site if site is not None else DEFAULT_SITE
-    members = site_members(site, records, groups)
-    plan = {"site": site_label, "role": "client", "masters": [], "sources": [], "allow": [], "local": {},
-            "minsources": None, "errors": errors, "warnings": warnings}
-
+def _membership_errors(me, site, members, records, groups):
+    """Errors when ``me`` names a site that does not exist or that it is not in."""
     if site is not None and site not in groups and members == [me] and len(records) > 1:
-        errors.append("chrony_airgap_site '%s' of %s matches no inventory group and no other host; fix the name "
-                      "or put the site's hosts in a group of that name" % (site, me))
-        return plan
+        return ["chrony_airgap_site '%s' of %s matches no inventory group and no other host; fix the name "
+                "or put the site's hosts in a group of that name" % (site, me)]
     if me not in members:
-        errors.append("%s has chrony_airgap_site '%s' but is not in the inventory group '%s'; add it to the group "
-                      "or change chrony_airgap_site" % (me, site, site))
-        return plan
+        return ["%s has chrony_airgap_site '%s' but is not in the inventory group '%s'; add it to the group "
+                "or change chrony_airgap_site" % (me, site, site)]
+    return []
 
-    masters = site_masters(members, records, groups.get(masters_group, []))
-    plan["masters"] = masters
+
+def _master_errors(site_label, members, masters, records, masters_group):
+    """Errors when the site has no master or a master has no address its clients can poll."""
     if not masters:
-        errors.append("air-gapped site '%s' has no time master: put at least one of its hosts (%s) in the group "
-                      "'%s' (chrony_airgap_masters_group) or set chrony_airgap_master: true on it"
-                      % (site_label, ", ".join(members), masters_group))
-        return plan
-
+        return ["air-gapped site '%s' has no time master: put at least one of its hosts (%s) in the group "
+                "'%s' (chrony_airgap_masters_group) or set chrony_airgap_master: true on it"
+                % (site_label, ", ".join(members), masters_group)]
+    errors = []
     for name in masters:
         address = records[name].get("address") or name
         if not is_valid_host(str(address)):
@@ -137,27 +114,14 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
                           "inventory name), which is not an IP address or DNS name its clients can poll; set "
                           "chrony_airgap_address to one (an IPv6 zone id is an interface name: fe80::1%%eth0)"
                           % (name, show(address)))
-    if errors:
-        return plan
+    return errors
 
-    options = dict(source_options or {})
-    options.setdefault("iburst", True)
-    if "hostname" in options:
-        errors.append("chrony_airgap_source_options must not set hostname (the masters' addresses are used)")
-        options.pop("hostname")
 
-    def source_for(name):
-        line = {"hostname": str(records[name].get("address") or name)}
-        line.update(options)
-        return line
-
-    clients = [name for name in members if name not in masters
-               and (play_hosts is None or name in play_hosts)]
-    master_addresses = set()
-    for name in masters:
-        master_addresses.update(_names_of(name, records[name]))
-
-    # Site-wide checks on every master: something to serve, and the clients (and other masters) covered.
+def check_site(site_label, masters, clients, records, me):
+    """Site-wide checks on every master: it does not poll itself, and it serves its site's clients (and the
+    other masters).  Returns ``(errors, warnings)``: the same on every host of the site (``me`` only names
+    the host whose view lacked a master's networks), so the whole site stops before any change."""
+    errors, warnings = [], []
     for name in masters:
         itself = set(_source_names(records[name].get("sources"))) & (_names_of(name, records[name]) | SELF_NAMES)
         if itself:
@@ -185,33 +149,85 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
                               "'%s': add its network, or %s will refuse to serve it"
                               % (name, ", ".join(str(n) for n in networks), other,
                                  ", ".join(str(a) for a in addresses), site_label, name))
+    return errors, warnings
+
+
+def plan_host(me, records, masters, site_label, options, stratum=DEFAULT_STRATUM, minsources=None):
+    """What ``me`` serves and polls in its site: ``role``, ``sources``, ``allow``, ``local``, ``minsources``, with
+    the ``errors`` and ``warnings`` of its own settings.  ``options``: the keys of every line to a master."""
+    record = records.get(me, {})
+    out = {"role": "client", "sources": [], "allow": [], "local": {}, "minsources": None, "errors": [], "warnings": []}
+    master_addresses = set()
+    for name in masters:
+        master_addresses.update(_names_of(name, records[name]))
+
+    def source_for(name):
+        line = {"hostname": str(records[name].get("address") or name)}
+        line.update(options)
+        return line
 
     if me in masters:
-        plan["role"] = "master"
         own = [s for s in record.get("sources") or []
                if not (isinstance(s, dict) and str(s.get("hostname")) in master_addresses)]
-        peers = [source_for(name) for name in masters if name != me]
-        plan["sources"] = own + peers
-        plan["allow"] = list(record.get("client_networks") or [])
-        plan["local"] = {"stratum": stratum, "orphan": len(masters) > 1}
-        if any(str(n) in ALLOW_ALL for n in plan["allow"]):
-            warnings.append("time master %s serves every network (chrony_airgap_client_networks contains 'all' or "
-                            "a /0): list the site's networks instead unless that is intended" % me)
+        out.update(role="master", sources=own + [source_for(name) for name in masters if name != me],
+                   allow=list(record.get("client_networks") or []), local={"stratum": stratum, "orphan": len(masters) > 1})
+        if any(str(n) in ALLOW_ALL for n in out["allow"]):
+            out["warnings"].append("time master %s serves every network (chrony_airgap_client_networks contains 'all' "
+                                   "or a /0): list the site's networks instead unless that is intended" % me)
+        return out
+    extra = [s for s in _source_names(record.get("sources")) if s not in master_addresses]
+    if extra:
+        out["errors"].append("%s is a client of air-gapped site '%s' but chrony_sources lists %s: a client polls only "
+                             "the site's masters (%s); remove chrony_sources or make the host a master"
+                             % (me, site_label, ", ".join(extra), ", ".join(masters)))
+    out["sources"] = [source_for(name) for name in masters]
+    count = len(masters)
+    if minsources is None:
+        out["minsources"] = default_minsources(count)
+    elif int(minsources) > count:
+        out["errors"].append("chrony_minsources is %s but site '%s' has only %d master(s): chrony would never "
+                             "synchronise; lower it to at most %d" % (minsources, site_label, count, count))
     else:
-        extra = [s for s in _source_names(record.get("sources")) if s not in master_addresses]
-        if extra:
-            errors.append("%s is a client of air-gapped site '%s' but chrony_sources lists %s: a client polls only "
-                          "the site's masters (%s); remove chrony_sources or make the host a master"
-                          % (me, site_label, ", ".join(extra), ", ".join(masters)))
-        plan["sources"] = [source_for(name) for name in masters]
-        count = len(masters)
-        if minsources is None:
-            plan["minsources"] = default_minsources(count)
-        elif int(minsources) > count:
-            errors.append("chrony_minsources is %s but site '%s' has only %d master(s): chrony would never "
-                          "synchronise; lower it to at most %d" % (minsources, site_label, count, count))
-        else:
-            plan["minsources"] = int(minsources)
+        out["minsources"] = int(minsources)
+    return out
+
+
+def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters", stratum=DEFAULT_STRATUM,
+               source_options=None, minsources=None):
+    """Plan one host of an air-gapped site: check the site (check_site), then plan the host (plan_host).
+
+    ``me``: this host's name; ``records``: name -> record for every inventory host; ``groups``: the
+    inventory groups; ``play_hosts``: the hosts in the play (the clients checked for coverage; default
+    every member); ``masters_group``: the group that holds the masters; ``stratum``: the masters'
+    ``local stratum``; ``source_options``: extra source keys (e.g. minpoll, maxpoll) for every line
+    that points at a master; ``minsources``: an explicit value for the clients (None: computed).
+
+    Returns a dict: ``site``, ``role`` (master/client), ``masters`` (names), ``sources`` (dicts for
+    chrony_sources), ``allow`` (masters), ``local`` (dict for chrony_local, masters), ``minsources``
+    (clients), ``errors`` and ``warnings`` (lists of sentences naming what to change). Site-wide checks
+    give the same errors on every host of the site, so the whole site stops before any change.
+    """
+    site = records.get(me, {}).get("site")
+    site_label = site if site is not None else DEFAULT_SITE
+    members = site_members(site, records, groups)
+    plan = {"site": site_label, "role": "client", "masters": [], "sources": [], "allow": [], "local": {},
+            "minsources": None, "errors": _membership_errors(me, site, members, records, groups), "warnings": []}
+    if plan["errors"]:
+        return plan
+    masters = plan["masters"] = site_masters(members, records, groups.get(masters_group, []))
+    plan["errors"] = _master_errors(site_label, members, masters, records, masters_group)
+    if plan["errors"]:
+        return plan
+
+    options = dict(source_options or {})
+    options.setdefault("iburst", True)
+    if "hostname" in options:
+        plan["errors"].append("chrony_airgap_source_options must not set hostname (the masters' addresses are used)")
+        options.pop("hostname")
+    clients = [name for name in members if name not in masters and (play_hosts is None or name in play_hosts)]
+    errors, warnings = check_site(site_label, masters, clients, records, me)
+    host = plan_host(me, records, masters, site_label, options, stratum, minsources)
+    plan.update(host, errors=plan["errors"] + errors + host["errors"], warnings=warnings + host["warnings"])
     return plan
 
 

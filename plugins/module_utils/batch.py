@@ -25,10 +25,10 @@ import time
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import estimate
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import clean
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import failed, from_visit, timed_out
 
 # A registered batch result carries this key; clock_report then picks each host's entry from it.
 BATCH_KEY = "fleetclock_batch"
-CONTRACT_KEYS = ("status", "error", "clock", "chrony")
 
 _local = threading.local()
 
@@ -87,46 +87,16 @@ def visiting(state):
         _local.visit = previous
 
 
-def unknown_chrony(error):
-    return {"state": "unknown", "tracking": None, "sources": [], "offset": None, "error_bound": None, "error": error}
-
-
 def timeout_result(state, timeout):
-    """The contract result of a visit abandoned at its deadline (what it measured is kept)."""
-    error = "no answer within %ss (option timeout)" % timeout
+    """The probe result of a visit abandoned at its deadline (what it measured is kept)."""
     clock = estimate(state.samples) if state and state.samples else None
-    chrony = state.chrony if state and isinstance(state.chrony, dict) else unknown_chrony("chrony not probed: %s" % error)
-    return {"status": "timeout", "error": error, "clock": clock, "chrony": chrony}
-
-
-def error_result(message):
-    return {"status": "error", "error": message, "clock": None, "chrony": unknown_chrony("chrony not probed: %s" % message)}
+    return timed_out(timeout, clock, state.chrony if state else None)
 
 
 def contract_result(raw):
-    """Reduce what a visit returned (a clock_probe result or an Ansible failure) to the probe contract.
-
-    clock_probe results keep their four contract keys; an Ansible-level failure (e.g. an undefined
-    variable in the host's connection settings, a connection plugin that is not installed) becomes
-    ``unreachable`` or ``error`` with its message, as clock_report reads a failed per-host task.
-    Every string of the result is sanitised (hostout.clean): such messages may quote the host.
-    """
-    return clean(_contract_result(raw))
-
-
-def _contract_result(raw):
-    if not isinstance(raw, dict):
-        return error_result("no result from the visit")
-    if raw.get("status") in ("ok", "unreachable", "timeout", "error") and "clock" in raw:
-        return {key: raw.get(key) for key in CONTRACT_KEYS}
-    message = str(raw.get("msg") or "").strip() or None
-    if raw.get("unreachable"):
-        message = message or "host unreachable"
-        return {"status": "unreachable", "error": message, "clock": None,
-                "chrony": unknown_chrony("chrony not probed: %s" % message)}
-    if raw.get("skipped"):
-        return error_result("the visit was skipped: %s" % (raw.get("skip_reason") or message or "no reason given"))
-    return error_result(message or "the visit failed without a message")
+    """What a visit returned (a clock_probe result or an Ansible failure) as a probe result (probe_result.from_visit),
+    every string sanitised (hostout.clean): such messages may quote the host."""
+    return clean(from_visit(raw))
 
 
 def run_visits(hosts, visit, workers, timeout, grace=1.0, clock=time.monotonic, sample_slots=None):
@@ -154,7 +124,7 @@ def run_visits(hosts, visit, workers, timeout, grace=1.0, clock=time.monotonic, 
             try:
                 result = contract_result(visit(host))
             except Exception as exc:  # a bug or an Ansible error outside the probe: this host only
-                result = error_result("%s: %s" % (type(exc).__name__, exc))
+                result = failed("error", "%s: %s" % (type(exc).__name__, exc))
         with cond:
             if active.get(host) is state:
                 results[host] = result

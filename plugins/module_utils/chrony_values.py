@@ -10,15 +10,14 @@ and the renderer (``chrony_render.py``), so both apply the same definitions.
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, as_int
 
 _HOST_LABEL = r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)"
 _HOSTNAME_RE = re.compile(r"%s(\.%s)*\.?" % (_HOST_LABEL, _HOST_LABEL))
 # An IPv6 zone id (fe80::1%eth0) is an interface name (at most 15 characters on Linux) or an index.
 _ZONE_RE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
-_INT_RE = re.compile(r"[+-]?[0-9]+")
-_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _REFID_RE = re.compile(r"[A-Za-z0-9]{1,4}")
 _USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 # Printable ASCII without space, quotes, '#' or backslash: a value can never end a word or a line early.
@@ -70,32 +69,6 @@ def is_valid_host(value):
     except ValueError:
         return not _sep and len(value) <= 253 and bool(_HOSTNAME_RE.fullmatch(value))
     return not _sep or parsed.version == 6
-
-
-def as_int(value):
-    """Return ``value`` as an int (ints and integer strings), or None.  Booleans are not ints."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
-        return int(value.strip())
-    return None
-
-
-def as_float(value):
-    """Return ``value`` as a finite float (ints, floats and numeric strings), or None (NaN and infinities too)."""
-    if isinstance(value, bool):
-        return None
-    number = None
-    if isinstance(value, (int, float)):
-        try:
-            number = float(value)
-        except OverflowError:
-            return None
-    elif isinstance(value, str) and _FLOAT_RE.fullmatch(value.strip()):
-        number = float(value.strip())
-    return number if number is not None and math.isfinite(number) else None
 
 
 def range_text(low, high):

@@ -13,26 +13,17 @@ from __future__ import annotations
 import json
 import time
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import STATUS_LABELS
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds, printable, text_table
+
 SCHEMA_VERSION = 1
 OUTCOMES = ("unchanged", "changed", "rolled_back", "rollback_failed", "not_attempted", "check_mode", "failed")
 STOP_OUTCOMES = ("rolled_back", "rollback_failed", "failed")
-STATUS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 HOST_FIELDS = ("offset", "bound", "chrony_state", "severity", "reference", "stratum", "chrony_offset")
 
 
 class CompareError(ValueError):
     """A report or rollout entry that cannot be compared; the message says what to fix."""
-
-
-def _fmt(value, signed=False):
-    if value is None:
-        return "-"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    size = abs(value)
-    text = "%.3f s" % size if size < 100 else "%.1f s" % size
-    sign = ("+" if value >= 0 else "-") if signed else ("-" if value < 0 else "")
-    return sign + text
 
 
 def _state(service):
@@ -194,32 +185,31 @@ def compare(before, after, rollout=None, now=None):
 
 
 def render_table(comparison):
-    """A fixed-width terminal table of the comparison."""
-    rows = [("host", "batch", "outcome", "offset before", "offset after", "chrony before", "chrony after", "changes")]
+    """A fixed-width terminal table of the comparison (textfmt: durations as the audit report writes them, every
+    cell and line printable), then the fleet before/after and the result."""
+    header = ["host", "batch", "outcome", "offset before", "offset after", "chrony before", "chrony after", "changes"]
+    rows = []
     for h in comparison["hosts"]:
         b, a = h["before"] or {}, h["after"] or {}
         changes = ", ".join(h["changes"]) or "-"
         if h["needs_step"]:
             changes += " [needs step]"
         rows.append((h["host"], "-" if h["batch"] is None else str(h["batch"]), h["outcome"],
-                     _fmt(b.get("offset"), True), _fmt(a.get("offset"), True),
+                     fmt_seconds(b.get("offset"), True), fmt_seconds(a.get("offset"), True),
                      b.get("chrony_state") or "-", a.get("chrony_state") or "-", changes))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = []
-    for row in rows:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
     fb, fa = comparison["fleet"]["before"], comparison["fleet"]["after"]
-    lines.append("")
-    lines.append("fleet skew      before %s (+/- %s)  after %s (+/- %s)" % (
-        _fmt(fb["skew"]), _fmt(fb["skew_bound"]), _fmt(fa["skew"]), _fmt(fa["skew_bound"])))
-    lines.append("JWT leeway      before %s  after %s (recommended)" % (
-        _fmt(comparison["jwt"]["before"]), _fmt(comparison["jwt"]["after"])))
-    lines.append("audit status    before %s  after %s" % (fb["label"] or "-", fa["label"] or "-"))
     ro = comparison["rollout"]
-    lines.append("rollout         %s" % (
-        "STOPPED at batch %s" % ro["stopped_at_batch"] if ro["stopped"] else "completed"))
     reasons = (": " + "; ".join(comparison["reasons"])) if comparison["reasons"] else ""
-    lines.append("result          %s%s" % (comparison["label"], reasons))
+    summary = [
+        "fleet skew      before %s (+/- %s)  after %s (+/- %s)" % (
+            fmt_seconds(fb["skew"]), fmt_seconds(fb["skew_bound"]), fmt_seconds(fa["skew"]), fmt_seconds(fa["skew_bound"])),
+        "JWT leeway      before %s  after %s (recommended)" % (
+            fmt_seconds(comparison["jwt"]["before"]), fmt_seconds(comparison["jwt"]["after"])),
+        "audit status    before %s  after %s" % (fb["label"] or "-", fa["label"] or "-"),
+        "rollout         %s" % ("STOPPED at batch %s" % ro["stopped_at_batch"] if ro["stopped"] else "completed"),
+        "result          %s%s" % (comparison["label"], reasons),
+    ]
+    lines = text_table(header, rows) + [""] + [printable(line) for line in summary]
     return "\n".join(lines) + "\n"
 
 

@@ -1,495 +1,119 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2025 fleetclock maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fleet aggregation of per-host clock probe results: skew, thresholds, JWT guidance, exit status.
+"""The audit report: judged host records -> fleet summary (skew, host lists) -> JWT guidance -> exit status.
 
-Input: ``{host name: probe result (the shared contract dict) or None}``.
-Output: one report dict (see docs/report-schema.md); the renderers in
-report.py only read that dict.  Sign convention: offset = host clock minus
-controller clock (positive = host ahead).
+``aggregate`` takes ``{host name: probe result (probe_result.py) or None}``; ``build_report`` takes
+host records (records.py), which is how report_merge (merge.py) builds its report too.  Output: one
+report dict (see docs/report-schema.md); the renderers (report_*.py) only read that dict.
+Sign convention: offset = host clock minus controller clock (positive = host ahead).
 
-Pure functions (the only side effect is check_output_dir() reading the file
-system); no Ansible imports; Python 3.8+.
+Pure functions; no Ansible imports; Python 3.8+.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-import os
 import statistics
 import time
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import STATES as CHRONY_STATES
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import FAIL_SWITCHES, validate_options
+from ansible_collections.fleetclock.timesync.plugins.module_utils.jwt_guidance import jwt_guidance, worst_spread
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import UNKNOWN_STATES, UNSYNCHRONISED_STATES
+from ansible_collections.fleetclock.timesync.plugins.module_utils.records import check, controller_record, host_record, judge
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 
 SCHEMA_VERSION = 1
-FORMATS = ("table", "json", "prometheus", "junit", "html")
+GENERATOR = "fleetclock.timesync.clock_report"
+SIGN_CONVENTION = "offset = host clock - controller clock; positive = host ahead"
 SEVERITIES = ("ok", "warning", "critical", "unknown")
 STATUS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
-PROBE_STATUSES = ("ok", "unreachable", "timeout", "error")
-UNSYNCHRONISED_STATES = ("unsynchronised", "not_running")
-CHRONY_UNKNOWN_STATES = ("missing", "no_access", "error", "unknown")
-NO_RESULT = "no_result"
 
-DEFAULTS = {
-    "warn_offset": 1.0,
-    "crit_offset": 5.0,
-    "warn_skew": None,  # None: same as warn_offset
-    "crit_skew": None,  # None: same as crit_offset
-    "jwt_leeway": 0,
-    "jwt_margin": 1.0,
-    "jwt_max_pairs": 20,
-    "fail_on_skew": True,
-    "fail_on_unsynchronised": True,
-    "fail_on_unreachable": True,
-    "formats": list(FORMATS),
-}
-FAIL_SWITCHES = ("fail_on_skew", "fail_on_unsynchronised", "fail_on_unreachable")
 # Which fail_on_* switch turns a "critical" check of this kind into CRITICAL (else WARNING).
 SWITCH_OF_KIND = {"offset": "fail_on_skew", "skew": "fail_on_skew",
                   "chrony": "fail_on_unsynchronised", "reach": "fail_on_unreachable"}
 
-JWT_SETTINGS = (
-    {"library": "PyJWT", "setting": "jwt.decode(..., leeway=N)", "default": 0},
-    {"library": "flask-jwt-extended", "setting": "JWT_DECODE_LEEWAY", "default": 0},
-    {"library": "jsonwebtoken (Node.js)", "setting": "jwt.verify(..., {clockTolerance: N})", "default": 0},
-    {"library": "golang-jwt v5", "setting": "jwt.WithLeeway(N * time.Second)", "default": 0},
-    {"library": "Spring Security", "setting": "new JwtTimestampValidator(Duration.ofSeconds(N))", "default": 60},
-    {"library": "Nimbus JOSE+JWT", "setting": "DefaultJWTClaimsVerifier.setMaxClockSkew(N)", "default": 60},
-)
+
+# ---------------------------------------------------------------- summary / report / evaluate
+
+def thresholds(opts):
+    """The thresholds of validated options."""
+    return {key: opts[key] for key in ("warn_offset", "crit_offset", "warn_skew", "crit_skew")}
 
 
-class OptionError(ValueError):
-    """An audit option is invalid; the message says which one and what to change."""
-
-
-# ---------------------------------------------------------------- options
-
-def _number(options, name):
-    value = options.get(name, DEFAULTS.get(name))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(str(value).strip())
-        except ValueError:
-            raise OptionError("%s must be a number of seconds, got %r" % (name, value))
-    if not math.isfinite(value) or value < 0:
-        raise OptionError("%s must be a finite number of seconds >= 0, got %r" % (name, value))
-    return float(value)
-
-
-def _bool(options, name):
-    value = options.get(name, DEFAULTS.get(name))
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise OptionError("%s must be true or false, got %r" % (name, value))
-
-
-def check_output_dir(path, what="output_dir"):
-    """Raise OptionError unless ``path`` is a writable directory or could be created as one.
-
-    Touches nothing: for a missing directory it checks the nearest existing parent.
-    """
-    if not isinstance(path, str) or not path.strip():
-        raise OptionError("%s must be a non-empty path, got %r" % (what, path))
-    probe = os.path.abspath(path)
-    while not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
-    if not os.path.isdir(probe):
-        raise OptionError("%s %s: %s exists and is not a directory; choose another path" % (what, path, probe))
-    if not os.access(probe, os.W_OK | os.X_OK):
-        verb = "is not writable" if probe == os.path.abspath(path) else "cannot be created (%s is not writable)" % probe
-        raise OptionError("%s %s %s; choose a writable directory" % (what, path, verb))
-    return os.path.abspath(path)
-
-
-def validate_options(options=None, check_paths=True):
-    """Check and normalise the audit options; raise OptionError with a clear message.
-
-    Returns a new dict with every key of DEFAULTS (plus output_dir / prometheus_path
-    as given, made absolute when check_paths is true).
-    """
-    options = dict(options or {})
-    out = {}
-    for name in ("warn_offset", "crit_offset", "warn_skew", "crit_skew", "jwt_leeway", "jwt_margin"):
-        if name in ("warn_skew", "crit_skew") and options.get(name) is None:
-            out[name] = out[name.replace("skew", "offset")]
-        else:
-            out[name] = _number(options, name)
-    for warn, crit in (("warn_offset", "crit_offset"), ("warn_skew", "crit_skew")):
-        if out[warn] > out[crit]:
-            raise OptionError("%s (%s s) must not be larger than %s (%s s)" % (warn, out[warn], crit, out[crit]))
-    pairs = options.get("jwt_max_pairs", DEFAULTS["jwt_max_pairs"])
-    if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 0:
-        raise OptionError("jwt_max_pairs must be a whole number >= 0, got %r" % (pairs,))
-    out["jwt_max_pairs"] = pairs
-    for name in FAIL_SWITCHES:
-        out[name] = _bool(options, name)
-    formats = options.get("formats", DEFAULTS["formats"])
-    if isinstance(formats, str):
-        formats = [item.strip() for item in formats.split(",") if item.strip()]
-    if not isinstance(formats, (list, tuple)):
-        raise OptionError("formats must be a list, got %r" % (formats,))
-    unknown = [item for item in formats if item not in FORMATS]
-    if unknown:
-        raise OptionError("formats: unknown %s; choose from %s" % (", ".join(map(repr, unknown)), ", ".join(FORMATS)))
-    out["formats"] = [item for item in FORMATS if item in formats]
-    for name in ("output_dir", "prometheus_path"):
-        value = options.get(name)
-        if value is None:
-            out[name] = None
-        elif name == "output_dir":
-            out[name] = check_output_dir(value) if check_paths else value
-        else:
-            if not isinstance(value, str) or not value.endswith(".prom"):
-                raise OptionError("prometheus_path must be a file name ending in .prom "
-                                  "(the textfile collector reads only *.prom), got %r" % (value,))
-            if check_paths:
-                check_output_dir(os.path.dirname(os.path.abspath(value)), "the directory of prometheus_path")
-                value = os.path.abspath(value)
-            out[name] = value
-    return out
-
-
-# ---------------------------------------------------------------- helpers
-
-def _num(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def fmt_seconds(value, signed=False):
-    """Readable duration: ``+1.234 s``, ``-12.3 ms``, ``450 us``; ``-`` for None."""
-    if value is None:
-        return "-"
-    sign = "+" if signed else ""
-    size = abs(value)
-    if size >= 1.0:
-        return ("%" + sign + ".3f s") % value
-    if size >= 1e-3:
-        return ("%" + sign + ".1f ms") % (value * 1e3)
-    return ("%" + sign + ".0f us") % (value * 1e6)
-
-
-def normalize_result(registered):
-    """Turn what Ansible registered for a host into a contract dict, or None.
-
-    Accepts the contract dict itself (possibly with Ansible's own keys such as
-    ``changed``), an ``unreachable`` result (``ignore_unreachable: true``), a
-    failed result without contract keys, or a skipped/absent one (-> None).
-    """
-    if not isinstance(registered, dict):
-        return None
-    if registered.get("status") in PROBE_STATUSES:
-        return {key: registered.get(key) for key in ("status", "error", "clock", "chrony")}
-    message = str(registered.get("msg") or "").strip() or None
-    if registered.get("unreachable"):
-        return {"status": "unreachable", "error": message or "host unreachable", "clock": None, "chrony": None}
-    if registered.get("failed"):
-        return {"status": "error", "error": message or "the probe task failed", "clock": None, "chrony": None}
-    return None
-
-
-def _reference(tracking):
-    if not isinstance(tracking, dict):
-        return None
-    ref_id = str(tracking.get("ref_id") or "").upper()
-    if ref_id == "7F7F0101":
-        return "LOCAL"
-    if ref_id in ("", "00000000"):
-        return None
-    return tracking.get("ref_name") or ref_id
-
-
-def _check(kind, level, message):
-    return {"kind": kind, "level": level, "message": message}
-
-
-def _host_record(name, result, th):
-    """One host's line of the report with its checks (kind, level, message)."""
-    rec = {
-        "host": name, "status": NO_RESULT, "error": None, "measured": False,
-        "offset": None, "bound": None, "rtt": None, "samples": None, "execs": None, "resolution": None,
-        "chrony_state": None, "chrony_error": None, "stratum": None, "reference": None,
-        "chrony_offset": None, "chrony_error_bound": None, "leap_status": None,
-        "severity": "unknown", "reasons": [], "checks": [],
-    }
-    checks = rec["checks"]
-    if not isinstance(result, dict):
-        checks.append(_check("reach", "critical", "no probe result (the host failed or was unreachable before the probe ran)"))
-        return _finish(rec)
-    status = result.get("status")
-    rec["status"] = status if status in PROBE_STATUSES else "error"
-    rec["error"] = result.get("error") if isinstance(result.get("error"), str) else None
-    if status not in PROBE_STATUSES:
-        rec["error"] = "malformed probe result: status %r" % (status,)
-
-    chrony = result.get("chrony")
-    if isinstance(chrony, dict):
-        state = chrony.get("state")
-        rec["chrony_state"] = state if state in CHRONY_STATES else "unknown"
-        rec["chrony_error"] = chrony.get("error") if isinstance(chrony.get("error"), str) else None
-        rec["chrony_offset"] = _num(chrony.get("offset"))
-        rec["chrony_error_bound"] = _num(chrony.get("error_bound"))
-        tracking = chrony.get("tracking")
-        if isinstance(tracking, dict):
-            stratum = tracking.get("stratum")
-            rec["stratum"] = stratum if isinstance(stratum, int) and not isinstance(stratum, bool) else None
-            rec["reference"] = _reference(tracking)
-            leap = tracking.get("leap_status")
-            rec["leap_status"] = leap if isinstance(leap, str) else None
-
-    clock = result.get("clock")
-    if isinstance(clock, dict):
-        offset, bound = _num(clock.get("offset")), _num(clock.get("bound"))
-        if offset is not None and bound is not None and bound >= 0:
-            rec.update(measured=True, offset=offset, bound=bound, rtt=_num(clock.get("rtt")),
-                       resolution=_num(clock.get("resolution")))
-            samples = clock.get("samples")
-            rec["samples"] = samples if isinstance(samples, int) and not isinstance(samples, bool) else None
-            execs = clock.get("execs")  # optional: results of older probes have none
-            rec["execs"] = execs if isinstance(execs, int) and not isinstance(execs, bool) else None
-        else:
-            rec["error"] = rec["error"] or "malformed clock sample (offset/bound missing or not numbers)"
-
-    what = {"unreachable": "unreachable", "timeout": "timed out", "error": "probe failed", "ok": "no clock sample"}
-    if not rec["measured"]:
-        checks.append(_check("reach", "critical", "%s: %s" % (what[rec["status"]], rec["error"] or "no details")))
-    else:
-        if rec["status"] != "ok":
-            checks.append(_check("visit", "warning", "visit incomplete (%s after the clock was sampled): %s"
-                                 % (what[rec["status"]], rec["error"] or "no details")))
-        size = abs(rec["offset"])
-        text = "offset %s (+/- %s) from the controller" % (fmt_seconds(rec["offset"], True), fmt_seconds(rec["bound"]))
-        if size > th["crit_offset"]:
-            checks.append(_check("offset", "critical", "%s exceeds crit_offset %g s" % (text, th["crit_offset"])))
-        elif size > th["warn_offset"]:
-            checks.append(_check("offset", "warning", "%s exceeds warn_offset %g s" % (text, th["warn_offset"])))
-        if rec["bound"] > th["warn_offset"]:
-            checks.append(_check("bound", "warning", "error bound +/- %s exceeds warn_offset %g s: the offset "
-                                 "cannot be judged (slow connection or whole-second date)"
-                                 % (fmt_seconds(rec["bound"]), th["warn_offset"])))
-
-    state = rec["chrony_state"]
-    if state in UNSYNCHRONISED_STATES:
-        if state == "not_running":
-            detail = rec["chrony_error"] or "chronyd is not running"
-        else:
-            detail = "chrony is not synchronised" + (": %s" % rec["chrony_error"] if rec["chrony_error"] else "")
-        checks.append(_check("chrony", "critical", detail))
-    elif state in CHRONY_UNKNOWN_STATES and rec["status"] == "ok":
-        detail = {"missing": "chronyc is not installed",
-                  "no_access": "chronyd runs but does not answer the audit's user"}.get(state, "chrony state %s" % state)
-        checks.append(_check("chrony", "warning", "%s: sync status unknown%s" % (
-            detail, " (%s)" % rec["chrony_error"] if rec["chrony_error"] and state != "missing" else "")))
-    elif state == "local":
-        checks.append(_check("chrony", "info", "chrony follows its own local clock (reference LOCAL): "
-                             "expected only on an air-gapped master"))
-    if rec["leap_status"] in ("Insert second", "Delete second"):
-        checks.append(_check("leap", "info", "leap second pending: %s" % rec["leap_status"]))
-    return _finish(rec)
-
-
-def _finish(rec):
-    levels = [item["level"] for item in rec["checks"]]
-    if any(item["kind"] == "reach" for item in rec["checks"]):
-        rec["severity"] = "unknown"
-    elif "critical" in levels:
-        rec["severity"] = "critical"
-    elif "warning" in levels:
-        rec["severity"] = "warning"
-    else:
-        rec["severity"] = "ok"
-    rec["reasons"] = [item["message"] for item in rec["checks"]]
-    return rec
-
-
-def _controller_record(result):
-    rec = _host_record("controller", result, {"warn_offset": math.inf, "crit_offset": math.inf})
-    out = {key: rec[key] for key in ("chrony_state", "chrony_error", "stratum", "reference",
-                                     "chrony_offset", "chrony_error_bound", "leap_status")}
-    out["probed"] = isinstance(result, dict)
-    out["synchronised"] = rec["chrony_state"] == "synchronised" if out["probed"] else None
-    if not out["probed"]:
-        out["warning"] = None
-        out["note"] = ("the controller was not probed: offsets are relative to the controller's clock, "
-                       "whose own accuracy is unknown")
-    elif out["synchronised"]:
-        out["warning"] = None
-        out["note"] = ("the controller's chrony is synchronised (its own error bound %s): offsets from the "
-                       "controller approximate offsets from true time within that bound"
-                       % fmt_seconds(rec["chrony_error_bound"]))
-    else:
-        out["warning"] = ("the controller's own chrony state is %s: offsets are relative to the controller's "
-                          "clock, which is not known to follow true time; the fleet skew is still valid"
-                          % (rec["chrony_state"] or "unknown"))
-        out["note"] = None
-    return out
-
-
-# ---------------------------------------------------------------- JWT
-
-def _worst_spread(points):
-    """max over ordered pairs i != j of (offset_i + bound_i) - (offset_j - bound_j); 0 for one host."""
-    if len(points) < 2:
-        return 0.0
-    high = sorted(points, key=lambda p: p[1] + p[2], reverse=True)[:2]
-    low = sorted(points, key=lambda p: p[1] - p[2])[:2]
-    best = None
-    for a in high:
-        for b in low:
-            if a[0] != b[0]:
-                value = (a[1] + a[2]) - (b[1] - b[2])
-                best = value if best is None or value > best else best
-    return best
-
-
-def _count_ahead(offsets_asc, offset, leeway):
-    """How many offsets o satisfy offset - o > leeway (offsets_asc sorted ascending)."""
-    lo, hi = 0, len(offsets_asc)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if offset - offsets_asc[mid] > leeway:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-def jwt_guidance(report_hosts, current_leeway=0, margin=DEFAULTS["jwt_margin"], max_pairs=DEFAULTS["jwt_max_pairs"]):
-    """JWT leeway advice for the measured hosts of a report (``report["hosts"]``).
-
-    d(I, V) = offset(I) - offset(V): how far issuer I's clock is ahead of verifier V's.
-    A pair (I, V) is listed when d > current_leeway (point estimate): a token minted on I
-    with nbf = iat = now is rejected by V for d - leeway seconds ("The token is not yet
-    valid (nbf)"), and a token from I is still accepted by V up to d + leeway seconds after
-    its exp.  The recommended leeway covers every pair in the worst case of the bounds:
-    ceil(max over pairs of d + bound(I) + bound(V), + margin) whole seconds.
-    """
-    points = sorted(((h["host"], h["offset"], h["bound"]) for h in report_hosts if h.get("measured")),
-                    key=lambda p: (p[1], p[0]))
-    leeway = float(current_leeway)
-    result = {
-        "current_leeway": current_leeway,
-        "margin": margin,
-        "measured_hosts": len(points),
-        "worst_pair_spread": None,
-        "recommended_leeway": None,
-        "nbf_rejected": {"total": 0, "shown": 0, "pairs": []},
-        "exp_accepted_late": {"total": 0, "shown": 0, "pairs": []},
-        "settings": [dict(item) for item in JWT_SETTINGS],
-    }
-    if not points:
-        return result
-    spread = _worst_spread(points)
-    result["worst_pair_spread"] = spread
-    # round first so float noise (2.0000000000004) does not add a whole second
-    result["recommended_leeway"] = int(math.ceil(round(spread + margin, 6)))
-
-    offsets = [p[1] for p in points]
-    total = sum(_count_ahead(offsets, p[1], leeway) for p in points)
-    heap = []
-    descending = sorted(points, key=lambda p: (-p[1], p[0]))
-    for issuer in descending:
-        if len(heap) >= max_pairs and (max_pairs == 0 or issuer[1] - points[0][1] <= heap[0][0]):
-            break
-        for verifier in points:
-            ahead = issuer[1] - verifier[1]
-            if ahead <= leeway:
-                break
-            entry = (ahead, verifier[0], issuer[0], issuer, verifier)
-            if len(heap) < max_pairs:
-                heapq.heappush(heap, entry)
-            elif ahead > heap[0][0]:
-                heapq.heapreplace(heap, entry)
-            else:
-                break
-    nbf, late = [], []
-    for ahead, _v, _i, issuer, verifier in sorted(heap, key=lambda e: (-e[0], e[2], e[1])):
-        bound = issuer[2] + verifier[2]
-        common = {"issuer": issuer[0], "verifier": verifier[0], "ahead": ahead, "bound": bound,
-                  "excess": ahead - leeway, "certain": ahead - bound > leeway}
-        nbf.append(dict(common, rejected_for=ahead - leeway))
-        late.append(dict(common, accepted_late_by=ahead + leeway))
-    result["nbf_rejected"] = {"total": total, "shown": len(nbf), "pairs": nbf}
-    result["exp_accepted_late"] = {"total": total, "shown": len(late), "pairs": late}
-    return result
-
-
-# ---------------------------------------------------------------- aggregate / evaluate
-
-def aggregate(results, controller=None, options=None, now=None):
-    """Build the report dict from ``{host: contract dict or None}`` (None = no result, still listed)."""
-    opts = validate_options(options, check_paths=False)
-    th = {key: opts[key] for key in ("warn_offset", "crit_offset", "warn_skew", "crit_skew")}
-    now = time.time() if now is None else now
-    hosts = [_host_record(str(name), (results or {})[name], th) for name in sorted(results or {}, key=str)]
-    measured = [h for h in hosts if h["measured"]]
-
+def fleet_summary(records, th):
+    """The report's ``fleet`` section from judged host records: counts, skew and its check, host lists."""
+    measured = [h for h in records if h["measured"]]
     fleet = {
-        "hosts_total": len(hosts), "hosts_measured": len(measured),
+        "hosts_total": len(records), "hosts_measured": len(measured),
         "skew": None, "skew_bound": None, "skew_upper": None, "skew_max_host": None, "skew_min_host": None,
         "max_offset": None, "min_offset": None, "median_offset": None, "skew_severity": "unknown",
         "over_warn": sorted(h["host"] for h in measured if abs(h["offset"]) > th["warn_offset"]),
         "over_crit": sorted(h["host"] for h in measured if abs(h["offset"]) > th["crit_offset"]),
-        "unreachable": [h["host"] for h in hosts if not h["measured"] and h["status"] in ("unreachable", "timeout")],
-        "failed": [h["host"] for h in hosts if not h["measured"] and h["status"] not in ("unreachable", "timeout")],
-        "unsynchronised": [h["host"] for h in hosts if h["chrony_state"] in UNSYNCHRONISED_STATES],
-        "chrony_unknown": [h["host"] for h in hosts if h["status"] == "ok" and h["chrony_state"] in CHRONY_UNKNOWN_STATES],
+        "unreachable": [h["host"] for h in records if not h["measured"] and h["status"] in ("unreachable", "timeout")],
+        "failed": [h["host"] for h in records if not h["measured"] and h["status"] not in ("unreachable", "timeout")],
+        "unsynchronised": [h["host"] for h in records if h["chrony_state"] in UNSYNCHRONISED_STATES],
+        "chrony_unknown": [h["host"] for h in records if h["status"] == "ok" and h["chrony_state"] in UNKNOWN_STATES],
         "checks": [],
     }
-    if measured:
-        high = max(measured, key=lambda h: (h["offset"], h["host"]))
-        low = min(measured, key=lambda h: (h["offset"], h["host"]))
-        skew = high["offset"] - low["offset"]
-        fleet.update(
-            skew=skew,
-            skew_bound=0.0 if high is low else high["bound"] + low["bound"],
-            skew_upper=_worst_spread([(h["host"], h["offset"], h["bound"]) for h in measured]),
-            skew_max_host=high["host"], skew_min_host=low["host"],
-            max_offset=high["offset"], min_offset=low["offset"],
-            median_offset=statistics.median(h["offset"] for h in measured),
-        )
-        text = "fleet skew %s (+/- %s) between %s and %s" % (
-            fmt_seconds(skew), fmt_seconds(fleet["skew_bound"]), high["host"], low["host"])
-        if skew > th["crit_skew"]:
-            fleet["checks"].append(_check("skew", "critical", "%s exceeds crit_skew %g s" % (text, th["crit_skew"])))
-            fleet["skew_severity"] = "critical"
-        elif skew > th["warn_skew"]:
-            fleet["checks"].append(_check("skew", "warning", "%s exceeds warn_skew %g s" % (text, th["warn_skew"])))
-            fleet["skew_severity"] = "warning"
-        else:
-            fleet["skew_severity"] = "ok"
+    if not measured:
+        return fleet
+    high = max(measured, key=lambda h: (h["offset"], h["host"]))
+    low = min(measured, key=lambda h: (h["offset"], h["host"]))
+    skew = high["offset"] - low["offset"]
+    fleet.update(
+        skew=skew,
+        skew_bound=0.0 if high is low else high["bound"] + low["bound"],
+        skew_upper=worst_spread([(h["host"], h["offset"], h["bound"]) for h in measured]),
+        skew_max_host=high["host"], skew_min_host=low["host"],
+        max_offset=high["offset"], min_offset=low["offset"],
+        median_offset=statistics.median(h["offset"] for h in measured),
+    )
+    text = "fleet skew %s (+/- %s) between %s and %s" % (
+        fmt_seconds(skew), fmt_seconds(fleet["skew_bound"]), high["host"], low["host"])
+    if skew > th["crit_skew"]:
+        fleet["checks"].append(check("skew", "critical", "%s exceeds crit_skew %g s" % (text, th["crit_skew"])))
+        fleet["skew_severity"] = "critical"
+    elif skew > th["warn_skew"]:
+        fleet["checks"].append(check("skew", "warning", "%s exceeds warn_skew %g s" % (text, th["warn_skew"])))
+        fleet["skew_severity"] = "warning"
+    else:
+        fleet["skew_severity"] = "ok"
+    return fleet
 
-    ctrl = _controller_record(controller)
-    if ctrl["warning"]:
-        fleet["checks"].append(_check("controller", "warning", ctrl["warning"]))
 
+def build_report(records, controller, opts, now=None, generator=GENERATOR, sign_convention=SIGN_CONVENTION):
+    """The report dict from judged host records (sorted by host), the ``controller`` section (records.controller_record;
+    its warning becomes a fleet check) and validated options: summary, JWT guidance and one evaluation."""
+    th = thresholds(opts)
+    now = time.time() if now is None else now
+    fleet = fleet_summary(records, th)
+    if controller["warning"]:
+        fleet["checks"].append(check("controller", "warning", controller["warning"]))
     report = {
         "schema_version": SCHEMA_VERSION,
-        "generator": "fleetclock.timesync.clock_report",
+        "generator": generator,
         "generated_at": now,
         "generated_at_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-        "sign_convention": "offset = host clock - controller clock; positive = host ahead",
+        "sign_convention": sign_convention,
         "thresholds": th,
         "fail_on": {name[len("fail_on_"):]: opts[name] for name in FAIL_SWITCHES},
-        "controller": ctrl,
-        "hosts": hosts,
+        "controller": controller,
+        "hosts": records,
         "fleet": fleet,
-        "jwt": jwt_guidance(hosts, opts["jwt_leeway"], opts["jwt_margin"], opts["jwt_max_pairs"]),
+        "jwt": jwt_guidance(records, opts["jwt_leeway"], opts["jwt_margin"], opts["jwt_max_pairs"]),
     }
     code, reasons = evaluate(report, **{name: opts[name] for name in FAIL_SWITCHES})
     report["evaluation"] = {"status": code, "label": STATUS_LABELS[code], "reasons": reasons}
     return report
+
+
+def aggregate(results, controller=None, options=None, now=None):
+    """The audit report from ``{host: probe result or None}`` (None = no result, still listed): probe results ->
+    judged host records -> fleet summary -> report."""
+    opts = validate_options(options, check_paths=False)
+    th = thresholds(opts)
+    records = [judge(host_record(str(name), (results or {})[name]), th) for name in sorted(results or {}, key=str)]
+    return build_report(records, controller_record(controller), opts, now)
 
 
 def evaluate(report, fail_on_skew=True, fail_on_unsynchronised=True, fail_on_unreachable=True):

@@ -20,36 +20,33 @@ Modes: ``require`` (default) corrects every slice or refuses to merge;
 uncorrected with a fleet warning; ``none`` never corrects (the slices ran on
 one controller, or on controllers known to agree) and says so in a note.
 
-The merged report is a normal schema_version 1 report (thresholds, severities,
-fleet skew and JWT guidance recomputed over all hosts by fleet.aggregate) with
-``generator`` ``fleetclock.timesync.report_merge`` and a ``merge`` section
-describing the slices.  Pure functions; no Ansible imports; Python 3.8+.
+Merging works on host records (records.py): each slice's records are read
+back, moved by their slice's correction (records.shifted), judged with the
+slices' thresholds, and summarised once (fleet.build_report: severities, fleet
+skew, JWT guidance and status over all hosts).  The result is a normal
+schema_version 1 report with ``generator`` ``fleetclock.timesync.report_merge``
+and a ``merge`` section describing the slices.  Pure functions; no Ansible imports; Python 3.8+.
 """
 
 from __future__ import annotations
 
-import math
-
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import MAX_OFFSET
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import (
-    NO_RESULT,
-    STATUS_LABELS,
-    aggregate,
-    evaluate,
-    fmt_seconds,
-)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import validate_options
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import SIGN_CONVENTION, build_report
+from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import thresholds as fleet_thresholds
+from ansible_collections.fleetclock.timesync.plugins.module_utils.records import judge, shifted
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, is_number
 
 MODES = ("require", "auto", "none")
 GENERATOR = "fleetclock.timesync.report_merge"
 SLICE_GENERATORS = ("fleetclock.timesync.clock_report", GENERATOR)
+CORRECTED_SIGN_CONVENTION = ("offset = host clock - true time (slice controller's chrony offset corrected); "
+                             "positive = host ahead")
 
 
 class MergeError(ValueError):
     """The slices cannot be merged; the message says which slice and why."""
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_slice(report, name):
@@ -66,7 +63,7 @@ def check_slice(report, name):
 
 
 def _in_range(value):
-    return _is_number(value) and math.isfinite(value) and abs(value) <= MAX_OFFSET
+    return as_float(value, strings=False) is not None and abs(value) <= MAX_OFFSET
 
 
 def check_numbers(report, name):
@@ -78,7 +75,7 @@ def check_numbers(report, name):
     for who, record, keys in where:
         for key in keys:
             value = record.get(key)
-            if value is not None and _is_number(value) and not _in_range(value):
+            if is_number(value) and not _in_range(value):
                 raise MergeError("slice %s: %s: %s %r s is out of range (an audit never writes more than %g s): the "
                                  "slice report is damaged or was not written by clock_report; re-run that slice's "
                                  "audit" % (name, who, key, value, MAX_OFFSET))
@@ -92,39 +89,9 @@ def slice_correction(report):
     if not ctrl.get("synchronised"):
         return None, None, "its controller's chrony state is %s" % (ctrl.get("chrony_state") or "unknown")
     offset, bound = ctrl.get("chrony_offset"), ctrl.get("chrony_error_bound")
-    if not _is_number(offset) or not _is_number(bound) or bound < 0:
+    if as_float(offset, strings=False) is None or as_float(bound, strings=False) is None or bound < 0:
         return None, None, "its controller's chrony offset / error bound is missing"
     return float(offset), float(bound), None
-
-
-def host_result(record, offset=0.0, extra_bound=0.0):
-    """The probe contract dict equivalent to one report host record, moved by ``offset``.
-
-    ``None`` for a host that had no probe result (status no_result), so the
-    merged report lists it the same way.
-    """
-    if record.get("status") == NO_RESULT:
-        return None
-    reference = record.get("reference")
-    if reference == "LOCAL":
-        tracking_ref = {"ref_id": "7F7F0101", "ref_name": None}
-    elif reference:
-        tracking_ref = {"ref_id": "FFFFFFFF", "ref_name": reference}
-    else:
-        tracking_ref = {"ref_id": "", "ref_name": None}
-    chrony = None if record.get("chrony_state") is None else {
-        "state": record.get("chrony_state"),
-        "error": record.get("chrony_error"),
-        "offset": record.get("chrony_offset"),
-        "error_bound": record.get("chrony_error_bound"),
-        "tracking": dict(tracking_ref, stratum=record.get("stratum"), leap_status=record.get("leap_status")),
-    }
-    clock = None
-    if record.get("measured") and _is_number(record.get("offset")) and _is_number(record.get("bound")):
-        clock = {"offset": record["offset"] + offset, "bound": record["bound"] + extra_bound,
-                 "rtt": record.get("rtt"), "samples": record.get("samples"), "execs": record.get("execs"),
-                 "resolution": record.get("resolution")}
-    return {"status": record.get("status"), "error": record.get("error"), "clock": clock, "chrony": chrony}
 
 
 def _same(slices, key, names):
@@ -173,19 +140,20 @@ def merge_reports(slices, names=None, mode="require", now=None):
     else:
         corrected = False
 
-    results, origin = {}, {}
+    options = dict(thresholds)
+    options.update({"fail_on_" + key: value for key, value in fail_on.items()})
+    options.update(jwt_leeway=jwt.get("current_leeway", 0), jwt_margin=jwt.get("margin", 1.0))
+    opts = validate_options(options, check_paths=False)
+    th = fleet_thresholds(opts)
+    records, origin = [], {}
     for report, name, (offset, bound, _why) in zip(slices, names, corrections):
         for record in report["hosts"]:
             host = str(record.get("host"))
             if host in origin:
                 raise MergeError("host %s is in slice %s and in slice %s: slices must not overlap" % (host, origin[host], name))
             origin[host] = name
-            results[host] = host_result(record, offset, bound) if corrected else host_result(record)
-
-    options = dict(thresholds)
-    options.update({"fail_on_" + key: value for key, value in fail_on.items()})
-    options.update(jwt_leeway=jwt.get("current_leeway", 0), jwt_margin=jwt.get("margin", 1.0))
-    merged = aggregate(results, controller=None, options=options, now=now)
+            records.append(judge(shifted(record, offset, bound) if corrected else shifted(record), th))
+    records.sort(key=lambda rec: rec["host"])
 
     slice_info = []
     for report, name, (offset, bound, why) in zip(slices, names, corrections):
@@ -206,13 +174,14 @@ def merge_reports(slices, names=None, mode="require", now=None):
     ctrl["probed"] = all(bool(r["controller"].get("probed")) for r in slices)
     ctrl["synchronised"] = all(bool(r["controller"].get("synchronised")) for r in slices)
     spans = "%d slice(s) merged" % len(slices)
+    sign_convention = SIGN_CONVENTION
     if corrected:
         worst = max(bound for _o, bound, _w in corrections)
         ctrl["chrony_error_bound"] = worst
         ctrl["note"] = ("%s: each slice's offsets were corrected by its controller's chrony offset, so offsets are "
                         "host clock - true time (as the controllers' chrony sees it); each bound includes its "
                         "controller's chrony error bound (worst %s)" % (spans, fmt_seconds(worst)))
-        merged["sign_convention"] = "offset = host clock - true time (slice controller's chrony offset corrected); positive = host ahead"
+        sign_convention = CORRECTED_SIGN_CONVENTION
     elif mode == "none":
         ctrl["note"] = ("%s without correcting for the controllers' clocks (mode none): offsets are comparable only if "
                         "the slices ran on one controller or on controllers that agree" % spans)
@@ -220,11 +189,6 @@ def merge_reports(slices, names=None, mode="require", now=None):
         ctrl["warning"] = ("%s without correcting for the controllers' clocks (%s): offsets of hosts in different "
                            "slices are comparable only as far as those controllers agree"
                            % (spans, "; ".join("slice %s: %s" % item for item in missing)))
-        merged["fleet"]["checks"].append({"kind": "controller", "level": "warning", "message": ctrl["warning"]})
-    merged["controller"] = ctrl
-    merged["generator"] = GENERATOR
+    merged = build_report(records, ctrl, opts, now=now, generator=GENERATOR, sign_convention=sign_convention)
     merged["merge"] = {"mode": mode, "corrected": corrected, "slices": slice_info}
-
-    code, reasons = evaluate(merged, **{"fail_on_" + key: value for key, value in fail_on.items()})
-    merged["evaluation"] = {"status": code, "label": STATUS_LABELS[code], "reasons": reasons}
     return merged

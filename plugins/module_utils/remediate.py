@@ -9,28 +9,13 @@ Values may arrive as strings (``-e name=value``), so numbers and booleans are ac
 
 from __future__ import annotations
 
-import math
 import re
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float as _number
+
 ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
-BOOL_TRUE = ("true", "yes", "on", "1")
-BOOL_FALSE = ("false", "no", "off", "0")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
-
-
-def _number(value):
-    """float(value) for ints, floats and numeric strings; None otherwise (booleans, NaN and infinities are not numbers)."""
-    if isinstance(value, bool):
-        return None
-    num = None
-    if isinstance(value, (int, float)):
-        num = float(value)
-    elif isinstance(value, str):
-        try:
-            num = float(value.strip())
-        except ValueError:
-            return None
-    return num if num is not None and math.isfinite(num) else None
 
 
 def _serial_step_error(step, where):
@@ -91,7 +76,7 @@ def validate_options(options):
             errors.append("fleetclock_remediate_max_offset: %r must be a number of seconds above 0" % (value,))
     if given("fleetclock_remediate_makestep"):
         value = options["fleetclock_remediate_makestep"]
-        if not isinstance(value, bool) and str(value).strip().lower() not in BOOL_TRUE + BOOL_FALSE:
+        if as_bool(value) is None:
             errors.append("fleetclock_remediate_makestep: %r must be true or false" % (value,))
     if given("fleetclock_remediate_output_dir"):
         value = options["fleetclock_remediate_output_dir"]

@@ -43,11 +43,8 @@ options:
     description: Directory for the two files; created when missing. Relative to the working directory of C(ansible-playbook).
     type: path
     default: reports/remediate
-  fail_task:
-    description: Fail the task when the status is CRITICAL or UNKNOWN.
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - fleetclock.timesync.options.fail_task
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.controller_report
 seealso:

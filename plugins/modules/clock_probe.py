@@ -44,38 +44,8 @@ description:
   - Read-only; runs in check mode too.
 author:
   - fleetclock maintainers (@fleetclock)
-options:
-  min_samples:
-    description:
-      - Clock samples always taken. The first one reads the host clock before and after chronyc, so its bound
-        leaves out chronyc's time and one command per host is usually enough.
-    type: int
-    default: 1
-  max_samples:
-    description:
-      - Upper limit of clock samples. Must be at least O(min_samples).
-    type: int
-    default: 5
-  target_bound:
-    description:
-      - Stop sampling once the best sample's error bound is at most this many seconds.
-      - A host whose C(date) has no C(%N) (busybox) has a reading error of 0.5 s, so no number of samples reaches
-        a smaller target; sampling then stops after O(min_samples).
-    type: float
-    default: 0.05
-  timeout:
-    description:
-      - Seconds the whole visit of one host may take (between 0 and 3600). When it passes, the visit is abandoned and
-        RV(status) is C(timeout); samples already taken are still reported in RV(clock).
-      - If the task keyword C(timeout) is shorter, that one applies and fails the task as usual.
-    type: float
-    default: 20
-  collect_chrony:
-    description:
-      - Also collect chrony's tracking and sources. When V(false), RV(chrony.state) is C(unknown).
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - fleetclock.timesync.options.probe
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.read_only
   - ansible.builtin.action_common_attributes.flow

@@ -40,18 +40,6 @@ options:
     description:
       - Hosts visited at the same time (threads). Default - the run's forks.
     type: int
-  min_samples:
-    description: As for M(fleetclock.timesync.clock_probe).
-    type: int
-    default: 1
-  max_samples:
-    description: As for M(fleetclock.timesync.clock_probe).
-    type: int
-    default: 5
-  target_bound:
-    description: As for M(fleetclock.timesync.clock_probe).
-    type: float
-    default: 0.05
   timeout:
     description:
       - Seconds each host's visit may take (between 0 and 3600), counted from the start of its probe as in
@@ -59,11 +47,8 @@ options:
         command, and a command still running one second after it is abandoned.
     type: float
     default: 20
-  collect_chrony:
-    description: As for M(fleetclock.timesync.clock_probe).
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - fleetclock.timesync.options.probe
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.read_only
   - ansible.builtin.action_common_attributes.flow

@@ -46,26 +46,6 @@ options:
       - When the controller is not synchronised the report warns that offsets from the controller
         are not offsets from true time.
     type: raw
-  output_dir:
-    description:
-      - Directory for the report files C(clock-audit.txt), C(clock-audit.json), C(clock-audit.prom),
-        C(clock-audit.junit.xml) and C(clock-audit.html). Created when missing.
-      - A relative path is relative to the working directory of C(ansible-playbook), not to the
-        playbook (the playbook usually lives inside an installed collection).
-    type: path
-    default: reports
-  formats:
-    description:
-      - Which files to write. The table is always returned; C(table) also writes it to a file.
-    type: list
-    elements: str
-    choices: [table, json, prometheus, junit, html]
-    default: [table, json, prometheus, junit, html]
-  prometheus_path:
-    description:
-      - Explicit path of the Prometheus file instead of C(output_dir/clock-audit.prom), for example
-        in node_exporter's C(--collector.textfile.directory). Must end in C(.prom).
-    type: path
   warn_offset:
     description:
       - A host whose |offset| from the controller exceeds this many seconds is a warning.
@@ -123,14 +103,9 @@ options:
         write nothing. For a first task that fails before any host is contacted.
     type: bool
     default: false
-  fail_task:
-    description:
-      - Fail the task when the status is CRITICAL (2) or UNKNOWN (3).
-      - Set it to false to show the table first and fail in a later task on RV(status), as
-        C(fleetclock.timesync.audit) does, so the failure message is the summary, not the whole result.
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - fleetclock.timesync.options.report_files
+  - fleetclock.timesync.options.fail_task
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.controller_report
 notes:

@@ -40,29 +40,9 @@ options:
     type: str
     choices: [require, auto, none]
     default: require
-  output_dir:
-    description:
-      - Directory for the merged report files (same names as M(fleetclock.timesync.clock_report)). Created when missing.
-      - A relative path is relative to the working directory of C(ansible-playbook).
-    type: path
-    default: reports
-  formats:
-    description:
-      - Which files to write. The table is always returned.
-    type: list
-    elements: str
-    choices: [table, json, prometheus, junit, html]
-    default: [table, json, prometheus, junit, html]
-  prometheus_path:
-    description:
-      - Explicit path of the Prometheus file instead of C(output_dir/clock-audit.prom). Must end in C(.prom).
-    type: path
-  fail_task:
-    description:
-      - Fail the task when the merged status is CRITICAL (2) or UNKNOWN (3).
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - fleetclock.timesync.options.report_files
+  - fleetclock.timesync.options.fail_task
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.controller_report
 notes:

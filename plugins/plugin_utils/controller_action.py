@@ -3,21 +3,27 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the collection's controller-side actions share (clock_report, report_merge, audit_compare,
 clock_probe_batch): no connection, check mode supported, options checked against one ARGUMENT_SPEC,
-and reading a clock-audit.json report."""
+reading a clock-audit.json report, and writing one and returning its status (clock_report, report_merge)."""
 
 from __future__ import annotations
 
 import json
 import os
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.report import FILE_NAMES
+from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
+    FILE_NAMES,
+    RENDERERS,
+    render_json,
+    write_reports,
+)
 
 
 class ControllerAction(ActionBase):
     """An action that runs on the controller only. Subclasses set ARGUMENT_SPEC (which also becomes
-    _VALID_ARGS) and call start() at the top of run()."""
+    _VALID_ARGS) and call start() at the top of run(); NAME (for messages) is the action's full name."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -27,12 +33,31 @@ class ControllerAction(ActionBase):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._VALID_ARGS = frozenset(cls.ARGUMENT_SPEC)
+        cls.NAME = "fleetclock.timesync." + cls.__module__.rpartition(".")[2]
 
     def start(self, tmp, task_vars):
         """ActionBase's result dict and the validated options."""
         result = super().run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         return result, args
+
+    def write_report(self, result, report, args):
+        """Write ``report`` (args: formats, output_dir, prometheus_path) and return ``result`` with its table, the
+        report as in the JSON file, the files, the status and the summary line; failed on CRITICAL or UNKNOWN
+        when args fail_task."""
+        try:
+            files = write_reports(report, args["formats"], args["output_dir"], args["prometheus_path"])
+        except OSError as exc:
+            raise AnsibleActionFail("%s: cannot write the report (%s); check output_dir / prometheus_path" % (self.NAME, exc))
+        evaluation = report["evaluation"]
+        table = RENDERERS["table"](report)
+        line = summary(evaluation["label"], evaluation["reasons"])
+        result.update(changed=False, table=table, report=json.loads(render_json(report)), files=files,
+                      status=evaluation["status"], status_label=evaluation["label"], reasons=evaluation["reasons"],
+                      summary=line, msg=line + "\n\n" + table)
+        if evaluation["status"] >= 2 and args["fail_task"]:
+            result["failed"] = True
+        return result
 
 
 def read_report(path):

@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT, ansible_playbook
+from conftest import ansible_playbook
 
 from test_probe_local import LOCAL, check_trouble, host, run_play, trouble_hosts, wrapper
 

@@ -1,6 +1,7 @@
 """clock_probe for real over the local connection: offsets injected with faketime, broken hosts simulated
 with ansible_shell_executable wrappers (the action runs `<shell> -c <command>`)."""
 import json
+import os
 import shutil
 import socket
 import stat

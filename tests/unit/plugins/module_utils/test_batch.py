@@ -13,7 +13,6 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import (
     batch_result,
     contract_result,
     current_visit,
-    error_result,
     host_result,
     is_batch_result,
     run_visits,
@@ -21,7 +20,8 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import (
     visiting,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import Sample, estimate
-from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import normalize_result
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import failed
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import normalize as normalize_result
 
 OK = {"status": "ok", "error": None, "clock": {"offset": 0.1, "bound": 0.01}, "chrony": {"state": "local"}}
 
@@ -158,7 +158,7 @@ def test_contract_result_of_ansible_failures(raw, status, error):
 
 
 def test_timeout_and_error_results_are_contract_results():
-    for result in (timeout_result(None, 20), error_result("x"), timeout_result(VisitState(1), 1)):
+    for result in (timeout_result(None, 20), failed("error", "x"), timeout_result(VisitState(1), 1)):
         assert normalize_result(result) == result
 
 

@@ -166,3 +166,10 @@ def test_every_host_is_listed_once(offsets, outcomes):
     assert result["status"] in (0, 1, 2, 3)
     assert result["rollout"]["stopped"] == any(o in ("rolled_back", "rollback_failed", "failed") for o in outcomes.values())
     render_table(result)
+
+
+def test_table_writes_durations_as_the_audit_report_does():
+    rep = report({"a": 0.002, "b": -1.5})
+    table = render_table(compare(rep, rep, now=NOW))
+    assert "+2.0 ms" in table and "-1.500 s" in table
+    assert "fleet skew      before 1.502 s (+/- 20.0 ms)" in table

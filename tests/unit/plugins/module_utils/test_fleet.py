@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet
+from ansible_collections.fleetclock.timesync.plugins.module_utils import audit_options, fleet
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import parse_chrony_probe
+from ansible_collections.fleetclock.timesync.plugins.module_utils.jwt_guidance import jwt_guidance
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "chronyc")
 NOW = 1_700_000_000.0
@@ -131,7 +133,7 @@ def test_skew_thresholds_apply_to_the_fleet_even_when_no_host_is_over():
 
 
 def test_skew_thresholds_default_to_offset_thresholds_and_can_differ():
-    opts = fleet.validate_options({"warn_offset": 0.2, "crit_offset": 0.4}, check_paths=False)
+    opts = audit_options.validate_options({"warn_offset": 0.2, "crit_offset": 0.4}, check_paths=False)
     assert (opts["warn_skew"], opts["crit_skew"]) == (0.2, 0.4)
     report = fleet.aggregate({"a": probe(0.3), "b": probe(-0.3)}, options={"warn_skew": 10, "crit_skew": 20}, now=NOW)
     assert report["fleet"]["skew_severity"] == "ok"
@@ -257,7 +259,7 @@ def test_critical_reasons_come_first():
 def test_jwt_pairs_both_directions_and_leeway():
     hosts = fleet.aggregate({"fast": probe(3.0, 0.01), "mid": probe(0.5, 0.01), "slow": probe(-1.0, 0.01)},
                             now=NOW)["hosts"]
-    g = fleet.jwt_guidance(hosts, current_leeway=0, margin=1.0)
+    g = jwt_guidance(hosts, current_leeway=0, margin=1.0)
     pairs = [(p["issuer"], p["verifier"]) for p in g["nbf_rejected"]["pairs"]]
     # only issuer-ahead pairs, largest first
     assert pairs == [("fast", "slow"), ("fast", "mid"), ("mid", "slow")]
@@ -268,16 +270,16 @@ def test_jwt_pairs_both_directions_and_leeway():
     late = g["exp_accepted_late"]["pairs"][0]
     assert (late["issuer"], late["verifier"], late["accepted_late_by"]) == ("fast", "slow", pytest.approx(4.0))
 
-    g = fleet.jwt_guidance(hosts, current_leeway=2)
+    g = jwt_guidance(hosts, current_leeway=2)
     assert [(p["issuer"], p["verifier"]) for p in g["nbf_rejected"]["pairs"]] == [("fast", "slow"), ("fast", "mid")]
     assert g["nbf_rejected"]["pairs"][1]["excess"] == pytest.approx(0.5)
     assert g["exp_accepted_late"]["pairs"][0]["accepted_late_by"] == pytest.approx(6.0)
-    assert fleet.jwt_guidance(hosts, current_leeway=4)["nbf_rejected"]["total"] == 0
+    assert jwt_guidance(hosts, current_leeway=4)["nbf_rejected"]["total"] == 0
 
 
 def test_pair_within_bound_is_not_certain():
     hosts = fleet.aggregate({"a": probe(0.3, 0.2), "b": probe(0.0, 0.2)}, now=NOW)["hosts"]
-    pair = fleet.jwt_guidance(hosts)["nbf_rejected"]["pairs"][0]
+    pair = jwt_guidance(hosts)["nbf_rejected"]["pairs"][0]
     assert (pair["issuer"], pair["verifier"], pair["certain"]) == ("a", "b", False)
 
 
@@ -286,13 +288,13 @@ def test_pair_within_bound_is_not_certain():
 ])
 def test_recommended_leeway_rounds_up_to_whole_seconds(spread, margin, expected):
     hosts = fleet.aggregate({"a": probe(spread, 0.0), "b": probe(0.0, 0.0)}, now=NOW)["hosts"]
-    g = fleet.jwt_guidance(hosts, margin=margin)
+    g = jwt_guidance(hosts, margin=margin)
     assert g["recommended_leeway"] == expected
 
 
 def test_recommended_leeway_covers_the_bounds():
     hosts = fleet.aggregate({"a": probe(1.2, 0.3), "b": probe(-0.1, 0.25)}, now=NOW)["hosts"]
-    g = fleet.jwt_guidance(hosts, margin=0.5)
+    g = jwt_guidance(hosts, margin=0.5)
     assert g["worst_pair_spread"] == pytest.approx(1.85)
     assert g["recommended_leeway"] == 3  # ceil(1.85 + 0.5)
 
@@ -309,7 +311,7 @@ def test_pair_list_is_capped_with_total():
 
 
 def test_library_settings_are_named():
-    names = " ".join(s["setting"] for s in fleet.jwt_guidance([])["settings"])
+    names = " ".join(s["setting"] for s in jwt_guidance([])["settings"])
     for setting in ("leeway", "JWT_DECODE_LEEWAY", "clockTolerance", "jwt.WithLeeway", "JwtTimestampValidator",
                     "setMaxClockSkew"):
         assert setting in names
@@ -324,7 +326,7 @@ offsets = st.lists(st.tuples(st.floats(-100, 100, allow_nan=False), st.floats(0,
 def test_jwt_pairs_match_brute_force(points, leeway, limit):
     results = {"h%d" % i: probe(o, b) for i, (o, b) in enumerate(points)}
     hosts = fleet.aggregate(results, now=NOW)["hosts"]
-    g = fleet.jwt_guidance(hosts, current_leeway=leeway, max_pairs=limit)
+    g = jwt_guidance(hosts, current_leeway=leeway, max_pairs=limit)
     brute = sorted(((h["offset"] - v["offset"], h["host"], v["host"]) for h, v in itertools.permutations(hosts, 2)
                     if h["offset"] - v["offset"] > leeway), key=lambda t: -t[0])
     assert g["nbf_rejected"]["total"] == len(brute)
@@ -335,19 +337,6 @@ def test_jwt_pairs_match_brute_force(points, leeway, limit):
         assert g["worst_pair_spread"] == pytest.approx(worst)
         assert g["recommended_leeway"] >= worst
         assert g["recommended_leeway"] == math.ceil(round(worst + 1.0, 6))
-
-
-# ---------------------------------------------------------------- normalize_result
-
-def test_normalize_result_shapes():
-    contract = probe(0.1)
-    registered = dict(contract, changed=False, invocation={"module_args": {"secret": "x"}})
-    assert fleet.normalize_result(registered) == contract
-    assert fleet.normalize_result({"unreachable": True, "msg": "Failed to connect"})["status"] == "unreachable"
-    failed = fleet.normalize_result({"failed": True, "msg": "boom"})
-    assert failed["status"] == "error" and failed["error"] == "boom"
-    assert fleet.normalize_result({"skipped": True, "changed": False}) is None
-    assert fleet.normalize_result(None) is None
 
 
 # ---------------------------------------------------------------- validate_options
@@ -364,39 +353,39 @@ def test_normalize_result_shapes():
     ({"prometheus_path": "/tmp/metrics.txt"}, "must be a file name ending in .prom"),
 ])
 def test_validate_options_rejects(options, message):
-    with pytest.raises(fleet.OptionError) as err:
-        fleet.validate_options(options, check_paths=False)
+    with pytest.raises(audit_options.OptionError) as err:
+        audit_options.validate_options(options, check_paths=False)
     assert message in str(err.value)
 
 
 def test_validate_options_defaults_and_coercion():
-    opts = fleet.validate_options({"warn_offset": "0.5", "fail_on_unreachable": "no", "formats": "json, html"},
-                                  check_paths=False)
+    opts = audit_options.validate_options({"warn_offset": "0.5", "fail_on_unreachable": "no", "formats": "json, html"},
+                                          check_paths=False)
     assert opts["warn_offset"] == 0.5 and opts["fail_on_unreachable"] is False
     assert opts["formats"] == ["json", "html"]
-    assert fleet.validate_options(check_paths=False)["formats"] == list(fleet.FORMATS)
+    assert audit_options.validate_options(check_paths=False)["formats"] == list(audit_options.FORMATS)
 
 
 def test_output_dir_checks(tmp_path):
     target = tmp_path / "a" / "b"
-    assert fleet.validate_options({"output_dir": str(target)})["output_dir"] == str(target)
+    assert audit_options.validate_options({"output_dir": str(target)})["output_dir"] == str(target)
     assert not (tmp_path / "a").exists()  # nothing created
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(fleet.OptionError, match="is not a directory"):
-        fleet.validate_options({"output_dir": str(blocker / "sub")})
+    with pytest.raises(audit_options.OptionError, match="is not a directory"):
+        audit_options.validate_options({"output_dir": str(blocker / "sub")})
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     if os.access(str(locked), os.W_OK):  # root ignores permissions: use a path under /proc instead
         locked = "/proc/1/fleetclock-reports"
-    with pytest.raises(fleet.OptionError, match="writable"):
-        fleet.validate_options({"output_dir": str(locked) + "/sub"})
-    with pytest.raises(fleet.OptionError, match="the directory of prometheus_path"):
-        fleet.validate_options({"prometheus_path": str(blocker / "x.prom")})
+    with pytest.raises(audit_options.OptionError, match="writable"):
+        audit_options.validate_options({"output_dir": str(locked) + "/sub"})
+    with pytest.raises(audit_options.OptionError, match="the directory of prometheus_path"):
+        audit_options.validate_options({"prometheus_path": str(blocker / "x.prom")})
 
 
 def test_fmt_seconds():
-    assert fleet.fmt_seconds(None) == "-"
-    assert fleet.fmt_seconds(1.5, True) == "+1.500 s"
-    assert fleet.fmt_seconds(-0.0123, True) == "-12.3 ms"
-    assert fleet.fmt_seconds(0.000045) == "45 us"
+    assert fmt_seconds(None) == "-"
+    assert fmt_seconds(1.5, True) == "+1.500 s"
+    assert fmt_seconds(-0.0123, True) == "-12.3 ms"
+    assert fmt_seconds(0.000045) == "45 us"

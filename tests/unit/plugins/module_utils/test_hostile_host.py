@@ -17,7 +17,7 @@ import time
 import pytest
 
 from ansible_collections.fleetclock.timesync.plugins.action import clock_probe
-from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet, report
+from ansible_collections.fleetclock.timesync.plugins.module_utils import audit_options, fleet, report
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
     MARK,
     chrony_probe_command,
@@ -80,7 +80,7 @@ def safety_timeout(seconds):
 
 def all_files(tmp_path, hosts):
     rep = fleet.aggregate(hosts, now=NOW)
-    report.write_reports(rep, list(fleet.FORMATS), str(tmp_path))
+    report.write_reports(rep, list(audit_options.FORMATS), str(tmp_path))
     return {name: (tmp_path / name).read_bytes() for name in report.FILE_NAMES.values()}
 
 
@@ -119,7 +119,7 @@ def test_item2_a_format_that_fails_is_reported_and_the_others_are_written(tmp_pa
 
     monkeypatch.setitem(report.RENDERERS, "junit", broken)
     with pytest.raises(OSError) as failure:
-        report.write_reports(rep, list(fleet.FORMATS), str(tmp_path / "out"), str(blocked))
+        report.write_reports(rep, list(audit_options.FORMATS), str(tmp_path / "out"), str(blocked))
     message = str(failure.value)
     assert "prometheus" in message and str(blocked) in message
     assert "junit" in message and "surrogates not allowed" in message
@@ -278,7 +278,7 @@ def test_item11_reports_respect_the_umask(tmp_path, umask, mode):
     rep = fleet.aggregate({"a": probe_result(None)}, now=NOW)
     old = os.umask(umask)
     try:
-        files = report.write_reports(rep, list(fleet.FORMATS), str(tmp_path))
+        files = report.write_reports(rep, list(audit_options.FORMATS), str(tmp_path))
     finally:
         os.umask(old)
     assert {oct(os.stat(path).st_mode & 0o777) for path in files} == {oct(mode)}

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The audit's options (clock_report, the audit playbook): defaults, checks and normalisation.
+
+Pure functions (check_output_dir() reads the file system, nothing else); no Ansible imports; Python 3.8+.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool, as_float
+
+FORMATS = ("table", "json", "prometheus", "junit", "html")
+DEFAULTS = {
+    "warn_offset": 1.0,
+    "crit_offset": 5.0,
+    "warn_skew": None,  # None: same as warn_offset
+    "crit_skew": None,  # None: same as crit_offset
+    "jwt_leeway": 0,
+    "jwt_margin": 1.0,
+    "jwt_max_pairs": 20,
+    "fail_on_skew": True,
+    "fail_on_unsynchronised": True,
+    "fail_on_unreachable": True,
+    "formats": list(FORMATS),
+}
+FAIL_SWITCHES = ("fail_on_skew", "fail_on_unsynchronised", "fail_on_unreachable")
+
+
+class OptionError(ValueError):
+    """An audit option is invalid; the message says which one and what to change."""
+
+
+def _number(options, name):
+    value = options.get(name, DEFAULTS.get(name))
+    number = as_float(value)
+    if number is None:
+        raise OptionError("%s must be a number of seconds, got %r" % (name, value))
+    if number < 0:
+        raise OptionError("%s must be a finite number of seconds >= 0, got %r" % (name, value))
+    return number
+
+
+def _bool(options, name):
+    value = as_bool(options.get(name, DEFAULTS.get(name)))
+    if value is None:
+        raise OptionError("%s must be true or false, got %r" % (name, options.get(name)))
+    return value
+
+
+def check_output_dir(path, what="output_dir"):
+    """Raise OptionError unless ``path`` is a writable directory or could be created as one.
+
+    Touches nothing: for a missing directory it checks the nearest existing parent.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise OptionError("%s must be a non-empty path, got %r" % (what, path))
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise OptionError("%s %s: %s exists and is not a directory; choose another path" % (what, path, probe))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        verb = "is not writable" if probe == os.path.abspath(path) else "cannot be created (%s is not writable)" % probe
+        raise OptionError("%s %s %s; choose a writable directory" % (what, path, verb))
+    return os.path.abspath(path)
+
+
+def validate_options(options=None, check_paths=True):
+    """Check and normalise the audit options; raise OptionError with a clear message.
+
+    Returns a new dict with every key of DEFAULTS (plus output_dir / prometheus_path
+    as given, made absolute when check_paths is true).
+    """
+    options = dict(options or {})
+    out = {}
+    for name in ("warn_offset", "crit_offset", "warn_skew", "crit_skew", "jwt_leeway", "jwt_margin"):
+        if name in ("warn_skew", "crit_skew") and options.get(name) is None:
+            out[name] = out[name.replace("skew", "offset")]
+        else:
+            out[name] = _number(options, name)
+    for warn, crit in (("warn_offset", "crit_offset"), ("warn_skew", "crit_skew")):
+        if out[warn] > out[crit]:
+            raise OptionError("%s (%s s) must not be larger than %s (%s s)" % (warn, out[warn], crit, out[crit]))
+    pairs = options.get("jwt_max_pairs", DEFAULTS["jwt_max_pairs"])
+    if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 0:
+        raise OptionError("jwt_max_pairs must be a whole number >= 0, got %r" % (pairs,))
+    out["jwt_max_pairs"] = pairs
+    for name in FAIL_SWITCHES:
+        out[name] = _bool(options, name)
+    formats = options.get("formats", DEFAULTS["formats"])
+    if isinstance(formats, str):
+        formats = [item.strip() for item in formats.split(",") if item.strip()]
+    if not isinstance(formats, (list, tuple)):
+        raise OptionError("formats must be a list, got %r" % (formats,))
+    unknown = [item for item in formats if item not in FORMATS]
+    if unknown:
+        raise OptionError("formats: unknown %s; choose from %s" % (", ".join(map(repr, unknown)), ", ".join(FORMATS)))
+    out["formats"] = [item for item in FORMATS if item in formats]
+    for name in ("output_dir", "prometheus_path"):
+        value = options.get(name)
+        if value is None:
+            out[name] = None
+        elif name == "output_dir":
+            out[name] = check_output_dir(value) if check_paths else value
+        else:
+            if not isinstance(value, str) or not value.endswith(".prom"):
+                raise OptionError("prometheus_path must be a file name ending in .prom "
+                                  "(the textfile collector reads only *.prom), got %r" % (value,))
+            if check_paths:
+                check_output_dir(os.path.dirname(os.path.abspath(value)), "the directory of prometheus_path")
+                value = os.path.abspath(value)
+            out[name] = value
+    return out

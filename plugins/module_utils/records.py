@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 fleetclock maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Host records: one host's line of an audit report, made from its probe result or read back from a report.
+
+A record holds FIELDS (what was measured, every value checked: the result came from an untrusted
+host or file) and, once ``judge`` ran with the thresholds, ``checks`` (kind, level, message),
+``severity`` and ``reasons``.  ``host_record`` makes one from a probe result (probe_result.py);
+``shifted`` re-reads one from a slice report and moves it onto another reference (report_merge):
+both check the values the same way.  The fleet summary (fleet.py) is computed from judged records.
+Sign convention: offset = host clock minus controller clock (positive = host ahead).
+
+Pure functions; no Ansible imports; Python 3.8+.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import (
+    STATES,
+    STATUSES,
+    UNKNOWN_STATES,
+    UNSYNCHRONISED_STATES,
+    reference,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, as_int
+
+NO_RESULT = "no_result"
+CLOCK_FIELDS = ("offset", "bound", "rtt", "samples", "execs", "resolution")  # execs: optional, older probes have none
+CHRONY_FIELDS = ("chrony_state", "chrony_error", "stratum", "reference", "chrony_offset", "chrony_error_bound",
+                 "leap_status")
+FIELDS = ("host", "status", "error", "measured") + CLOCK_FIELDS + CHRONY_FIELDS
+_WHAT = {"unreachable": "unreachable", "timeout": "timed out", "error": "probe failed", "ok": "no clock sample"}
+
+
+def _num(value):
+    return as_float(value, strings=False)
+
+
+def _whole(value):
+    return as_int(value, strings=False)
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
+
+
+def _blank(name):
+    record = dict.fromkeys(FIELDS)
+    record.update(host=name, status=NO_RESULT, measured=False)
+    return record
+
+
+def _record(name, status, error, clock, chrony):
+    """A record from a host's status and error, ``clock`` (CLOCK_FIELDS) and ``chrony`` (CHRONY_FIELDS) or None."""
+    rec = _blank(name)
+    rec["status"] = status if status in STATUSES else "error"
+    rec["error"] = _text(error) if status in STATUSES else "malformed probe result: status %r" % (status,)
+    if isinstance(chrony, dict):
+        state = chrony.get("chrony_state")
+        rec.update(chrony_state=state if state in STATES else "unknown", chrony_error=_text(chrony.get("chrony_error")),
+                   chrony_offset=_num(chrony.get("chrony_offset")), chrony_error_bound=_num(chrony.get("chrony_error_bound")),
+                   stratum=_whole(chrony.get("stratum")), reference=_text(chrony.get("reference")),
+                   leap_status=_text(chrony.get("leap_status")))
+    if isinstance(clock, dict):
+        offset, bound = _num(clock.get("offset")), _num(clock.get("bound"))
+        if offset is not None and bound is not None and bound >= 0:
+            rec.update(measured=True, offset=offset, bound=bound, rtt=_num(clock.get("rtt")),
+                       samples=_whole(clock.get("samples")), execs=_whole(clock.get("execs")),
+                       resolution=_num(clock.get("resolution")))
+        else:
+            rec["error"] = rec["error"] or "malformed clock sample (offset/bound missing or not numbers)"
+    return rec
+
+
+def host_record(name, result):
+    """The record (FIELDS, not judged) of host ``name`` from its probe result; None: the host has no result."""
+    if not isinstance(result, dict):
+        return _blank(name)
+    chrony = result.get("chrony")
+    view = None
+    if isinstance(chrony, dict):
+        tracking = chrony.get("tracking") if isinstance(chrony.get("tracking"), dict) else {}
+        view = {"chrony_state": chrony.get("state"), "chrony_error": chrony.get("error"),
+                "chrony_offset": chrony.get("offset"), "chrony_error_bound": chrony.get("error_bound"),
+                "stratum": tracking.get("stratum"), "reference": reference(tracking),
+                "leap_status": tracking.get("leap_status")}
+    return _record(name, result.get("status"), result.get("error"), result.get("clock"), view)
+
+
+def shifted(record, offset=0.0, bound=0.0):
+    """A record read from a report (FIELDS, not judged), checked as ``host_record`` checks a probe result, with
+    its offset moved by ``offset`` and its bound widened by ``bound`` (a slice controller's chrony offset and
+    error bound: the offset becomes host clock minus true time)."""
+    name = str(record.get("host"))
+    if record.get("status") == NO_RESULT:
+        return _blank(name)
+    clock = None
+    if record.get("measured") and _num(record.get("offset")) is not None and _num(record.get("bound")) is not None:
+        clock = {key: record.get(key) for key in CLOCK_FIELDS}
+        clock.update(offset=record["offset"] + offset, bound=record["bound"] + bound)
+    chrony = None
+    if record.get("chrony_state") is not None:
+        chrony = {key: record.get(key) for key in CHRONY_FIELDS}
+        chrony["reference"] = chrony["reference"] or None
+    return _record(name, record.get("status"), record.get("error"), clock, chrony)
+
+
+def check(kind, level, message):
+    """One finding of a record or of the fleet."""
+    return {"kind": kind, "level": level, "message": message}
+
+
+def _clock_checks(rec, th):
+    if not rec["measured"]:
+        if rec["status"] == NO_RESULT:
+            return [check("reach", "critical", "no probe result (the host failed or was unreachable before the probe ran)")]
+        return [check("reach", "critical", "%s: %s" % (_WHAT[rec["status"]], rec["error"] or "no details"))]
+    checks = []
+    if rec["status"] != "ok":
+        checks.append(check("visit", "warning", "visit incomplete (%s after the clock was sampled): %s"
+                            % (_WHAT[rec["status"]], rec["error"] or "no details")))
+    size = abs(rec["offset"])
+    text = "offset %s (+/- %s) from the controller" % (fmt_seconds(rec["offset"], True), fmt_seconds(rec["bound"]))
+    if size > th["crit_offset"]:
+        checks.append(check("offset", "critical", "%s exceeds crit_offset %g s" % (text, th["crit_offset"])))
+    elif size > th["warn_offset"]:
+        checks.append(check("offset", "warning", "%s exceeds warn_offset %g s" % (text, th["warn_offset"])))
+    if rec["bound"] > th["warn_offset"]:
+        checks.append(check("bound", "warning", "error bound +/- %s exceeds warn_offset %g s: the offset "
+                            "cannot be judged (slow connection or whole-second date)"
+                            % (fmt_seconds(rec["bound"]), th["warn_offset"])))
+    return checks
+
+
+def _chrony_checks(rec):
+    state, error = rec["chrony_state"], rec["chrony_error"]
+    checks = []
+    if state in UNSYNCHRONISED_STATES:
+        if state == "not_running":
+            detail = error or "chronyd is not running"
+        else:
+            detail = "chrony is not synchronised" + (": %s" % error if error else "")
+        checks.append(check("chrony", "critical", detail))
+    elif state in UNKNOWN_STATES and rec["status"] == "ok":
+        detail = {"missing": "chronyc is not installed",
+                  "no_access": "chronyd runs but does not answer the audit's user"}.get(state, "chrony state %s" % state)
+        checks.append(check("chrony", "warning", "%s: sync status unknown%s" % (
+            detail, " (%s)" % error if error and state != "missing" else "")))
+    elif state == "local":
+        checks.append(check("chrony", "info", "chrony follows its own local clock (reference LOCAL): "
+                            "expected only on an air-gapped master"))
+    if rec["leap_status"] in ("Insert second", "Delete second"):
+        checks.append(check("leap", "info", "leap second pending: %s" % rec["leap_status"]))
+    return checks
+
+
+def judge(record, thresholds):
+    """The record with its checks, ``severity`` (unknown when not measured, else the worst level) and ``reasons``.
+
+    ``thresholds``: warn_offset and crit_offset in seconds.
+    """
+    checks = _clock_checks(record, thresholds) + _chrony_checks(record)
+    levels = [item["level"] for item in checks]
+    if any(item["kind"] == "reach" for item in checks):
+        severity = "unknown"
+    elif "critical" in levels:
+        severity = "critical"
+    elif "warning" in levels:
+        severity = "warning"
+    else:
+        severity = "ok"
+    return dict(record, severity=severity, reasons=[item["message"] for item in checks], checks=checks)
+
+
+def controller_record(result):
+    """The report's ``controller`` section from the controller's own probe result (None: not probed)."""
+    rec = host_record("controller", result)
+    out = {key: rec[key] for key in CHRONY_FIELDS}
+    out["probed"] = isinstance(result, dict)
+    out["synchronised"] = rec["chrony_state"] == "synchronised" if out["probed"] else None
+    if not out["probed"]:
+        out["warning"] = None
+        out["note"] = ("the controller was not probed: offsets are relative to the controller's clock, "
+                       "whose own accuracy is unknown")
+    elif out["synchronised"]:
+        out["warning"] = None
+        out["note"] = ("the controller's chrony is synchronised (its own error bound %s): offsets from the "
+                       "controller approximate offsets from true time within that bound"
+                       % fmt_seconds(rec["chrony_error_bound"]))
+    else:
+        out["warning"] = ("the controller's own chrony state is %s: offsets are relative to the controller's "
+                          "clock, which is not known to follow true time; the fleet skew is still valid"
+                          % (rec["chrony_state"] or "unknown"))
+        out["note"] = None
+    return out
