@@ -5,6 +5,10 @@
   ansible_playbook``): the one next to the Python running pytest (the project's venv, scripts/setup-venv.sh),
   else the one on PATH, always from the checkout with its ansible.cfg, so the collection resolves through
   ./collections and facts exist only under ``ansible_facts`` (inject_facts_as_vars = False).
+* ``fake_bin(tmp_path, name=shell body, ...)``: a directory of tiny /bin/sh programs to put first on PATH.
+* Hypothesis profiles (FLEETCLOCK_HYPOTHESIS_PROFILE): ``ci``, the default, is derandomised, keeps no example
+  database and has no per-example deadline (a loaded 2-core machine must not turn a slow example into a failure);
+  ``long`` searches 20x more examples with a random seed, for a run by hand.
 """
 import os
 import shutil
@@ -12,6 +16,13 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=2000, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("FLEETCLOCK_HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, "collections")
@@ -43,3 +54,14 @@ def ansible_playbook(*args, env=None, timeout=300, **kwargs):
     kwargs.setdefault("stderr", subprocess.PIPE)
     return subprocess.run([ANSIBLE_PLAYBOOK] + [str(arg) for arg in args], cwd=ROOT, env=run_env, text=True,
                           check=False, timeout=timeout, **kwargs)
+
+
+def fake_bin(tmp_path, **programs):
+    """A ``bin`` directory under ``tmp_path`` with one executable /bin/sh script per keyword (name=body)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    for name, body in programs.items():
+        path = bindir / name
+        path.write_text("#!/bin/sh\n%s\n" % body)
+        path.chmod(0o755)
+    return str(bindir)

@@ -18,6 +18,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values 
     is_valid_host,
     is_word,
     show,
+    validate_list,
     where,
 )
 
@@ -208,11 +209,4 @@ def validate_entry(kind, item, index=0, var=None):
 def validate_entries(kind, items, var=None):
     """Validate a list of entries of ``kind``; return all errors."""
     var = var or ENTRY_KINDS[kind]["var"]
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        return ["%s must be a list of dicts, got %s" % (var, show(items))]
-    errors = []
-    for index, item in enumerate(items):
-        errors.extend(validate_entry(kind, item, index, var))
-    return errors
+    return validate_list(items, var, "dicts", lambda index, item: validate_entry(kind, item, index, var))

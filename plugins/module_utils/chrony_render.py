@@ -14,6 +14,7 @@ variable, so no file is written.
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
@@ -64,17 +65,22 @@ def number_text(value, integer=False):
     return text
 
 
-def word(value, var):
-    """One chrony.conf word, or RenderError."""
-    if not is_word(value):
-        _refuse(var, value, "one word of printable ASCII without spaces, quotes or '#'")
-    return value
+# What each kind of value must be, and how the refusal says it.
+_GUARDS = {
+    "word": (is_word, "one word of printable ASCII without spaces, quotes or '#'"),
+    "path": (is_path, "an absolute path of printable ASCII without spaces, quotes or '#'"),
+    "line": (is_line, "one line of printable ASCII"),
+    "host": (is_valid_host, "a DNS name or an IP address"),
+    "flag": (lambda value: isinstance(value, bool), "true or false"),
+}
 
 
-def path(value, var):
-    """An absolute path that is one chrony.conf word, or RenderError."""
-    if not is_path(value):
-        _refuse(var, value, "an absolute path of printable ASCII without spaces, quotes or '#'")
+def guard(kind, value, var):
+    """``value`` when it is what a ``kind`` of _GUARDS must be (a flag: True/False only, 'no' is not one), else
+    RenderError naming ``var``."""
+    test, what = _GUARDS[kind]
+    if not test(value):
+        _refuse(var, value, what)
     return value
 
 
@@ -86,28 +92,14 @@ def number(value, var, integer=False):
     return text
 
 
-def flag(value, var):
-    """True/False only: a string such as 'no' is not a flag."""
-    if not isinstance(value, bool):
-        _refuse(var, value, "true or false")
-    return value
-
-
-def line(value, var):
-    """A whole line given by the user (chrony_extra_lines): printable ASCII, no line break."""
-    if not is_line(value):
-        _refuse(var, value, "one line of printable ASCII")
-    return value
-
-
-def _host(value, var):
-    if not is_valid_host(value):
-        _refuse(var, value, "a DNS name or an IP address")
-    return value
+word = functools.partial(guard, "word")
+path = functools.partial(guard, "path")
+line = functools.partial(guard, "line")
+flag = functools.partial(guard, "flag")
 
 
 def _source_head(item, var):
-    return ["pool" if flag(item.get("pool", False), var + ".pool") else "server", _host(item.get("hostname"), var + ".hostname")]
+    return ["pool" if flag(item.get("pool", False), var + ".pool") else "server", guard("host", item.get("hostname"), var + ".hostname")]
 
 
 def _refclock_head(item, var):

@@ -18,7 +18,16 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options
     STRATUM_MIN,
     validate_entries,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import as_float, as_int, check_value, is_line, is_path, is_word, show
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import (
+    as_float,
+    as_int,
+    check_value,
+    is_line,
+    is_path,
+    is_word,
+    show,
+    validate_list,
+)
 
 # chronyd's command-line options the role may write into the daemon's options file (chrony_daemon_options):
 # name -> (kind, low, high).  Anything else is refused; REFUSED_DAEMON_OPTIONS says why for the known ones.
@@ -64,37 +73,31 @@ def access_error(entry):
 
 def validate_access(entries, var):
     """Validate ``allow``/``deny`` entries: ``all``, an IP address or a CIDR network."""
-    if entries is None:
-        return []
-    if not isinstance(entries, list):
-        return ["%s must be a list of addresses or CIDR networks, got %s" % (var, show(entries))]
-    errors = []
-    for index, entry in enumerate(entries):
+    def entry_errors(index, entry):
         err = access_error(entry)
-        if err:
-            errors.append("%s[%d]: %s %s; use e.g. 192.0.2.0/24, 2001:db8::/32 or all" % (var, index, show(entry), err))
-    return errors
+        return ["%s[%d]: %s %s; use e.g. 192.0.2.0/24, 2001:db8::/32 or all" % (var, index, show(entry), err)] if err else []
+    return validate_list(entries, var, "addresses or CIDR networks", entry_errors)
+
+
+def _extra_line_error(line):
+    """Why one chrony_extra_lines item is not one line of printable ASCII (None: it is)."""
+    if not isinstance(line, str):
+        return "must be a string, got %s" % show(line)
+    if any(c in line for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"):
+        return "%s contains a line break; split it into separate list items" % show(line)
+    if not line.strip():
+        return "is empty; remove it"
+    if not is_line(line):
+        return "%s contains a control or non-ASCII character; chrony.conf takes printable ASCII" % show(line)
+    return None
 
 
 def validate_extra_lines(lines, var="chrony_extra_lines"):
     """Each extra line must be one non-empty line of printable ASCII: no line break or control character."""
-    if lines is None:
-        return []
-    if not isinstance(lines, list):
-        return ["%s must be a list of strings (one chrony.conf line each), got %s" % (var, show(lines))]
-    errors = []
-    for index, line in enumerate(lines):
-        label = "%s[%d]" % (var, index)
-        if not isinstance(line, str):
-            errors.append("%s: must be a string, got %s" % (label, show(line)))
-        elif any(c in line for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"):
-            errors.append("%s: %s contains a line break; split it into separate list items" % (label, show(line)))
-        elif not line.strip():
-            errors.append("%s: is empty; remove it" % label)
-        elif not is_line(line):
-            errors.append("%s: %s contains a control or non-ASCII character; chrony.conf takes printable ASCII"
-                          % (label, show(line)))
-    return errors
+    def line_errors(index, line):
+        err = _extra_line_error(line)
+        return ["%s[%d]: %s" % (var, index, err)] if err else []
+    return validate_list(lines, var, "strings (one chrony.conf line each)", line_errors)
 
 
 def validate_word(value, var, absolute=False):

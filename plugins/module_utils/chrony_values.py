@@ -99,3 +99,18 @@ def check_value(label, kind, low, high, value):
     if (low is not None and number < low) or (high is not None and number > high):
         return "must be %s, got %s" % (range_text(low, high), show(value))
     return None
+
+
+def validate_list(items, var, what, item_errors):
+    """Errors of a list variable: None means not set; anything but a list is one error; else each item's errors.
+
+    ``item_errors(index, item)`` returns the errors of one item.
+    """
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        return ["%s must be a list of %s, got %s" % (var, what, show(items))]
+    errors = []
+    for index, item in enumerate(items):
+        errors.extend(item_errors(index, item))
+    return errors

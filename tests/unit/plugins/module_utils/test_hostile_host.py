@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import pytest
+from conftest import fake_bin
 
 from ansible_collections.fleetclock.timesync.plugins.action import clock_probe
 from ansible_collections.fleetclock.timesync.plugins.module_utils import audit_options, fleet, report
@@ -193,16 +194,6 @@ def test_item9_ten_megabytes_before_the_date_is_a_clear_reason():
     with safety_timeout(30):
         with pytest.raises(ClockParseError, match="KiB"):
             parse_remote_time("banner " * (10 * 2 ** 20 // 7) + "\n1700000000.5\n")
-
-
-def fake_bin(tmp_path, **programs):
-    bindir = tmp_path / "bin"
-    bindir.mkdir(exist_ok=True)
-    for name, body in programs.items():
-        path = bindir / name
-        path.write_text("#!/bin/sh\n%s\n" % body)
-        path.chmod(0o755)
-    return str(bindir)
 
 
 def run_probe_command(bindir):

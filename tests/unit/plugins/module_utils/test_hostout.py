@@ -11,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+from conftest import fake_bin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,16 +182,6 @@ def test_nan_and_infinity_from_date_are_a_reason(text):
 
 
 # ---------------------------------------------------------------- the probe command on a real shell
-
-def fake_bin(tmp_path, **programs):
-    bindir = tmp_path / "bin"
-    bindir.mkdir(exist_ok=True)
-    for name, body in programs.items():
-        path = bindir / name
-        path.write_text("#!/bin/sh\n%s\n" % body)
-        path.chmod(0o755)
-    return str(bindir)
-
 
 def test_a_chronyc_that_hangs_is_cut_by_the_outer_timeout(tmp_path):
     bindir = fake_bin(tmp_path, chronyc="exec sleep 60")
