@@ -44,7 +44,8 @@ def _run_with_task(executor_class, host, task, job_vars, env):
 
 
 def _run_in_task_context(executor_class, host, task, job_vars, env):
-    from ansible._internal._task import TaskContext  # pylint: disable=import-outside-toplevel  (2.21+ only)
+    # only ansible-core 2.19+ has this module (and only 2.21 uses it here): imported when used
+    from ansible._internal._task import TaskContext
 
     with TaskContext.create(task=task, task_vars=job_vars, host_name=host.name):
         result = executor_class(host, env["play_context"], env["loader"], env["shared_loader_obj"], None,
