@@ -5,7 +5,8 @@ the real ansible-playbook of the release under test (the one next to this interp
 - remediate --check --diff over local-a: the options, preflight, per-host "before" audit, rollout in check mode
   (the playbook's templating) and the comparison; nothing changes;
 - the batch audit (fleetclock_audit_batch=true, the private TaskExecutor adapter) over local-b;
-- merge of the two (per-host and batch) reports.
+- merge of the two (per-host and batch) reports;
+- module_defaults through the collection's action group (meta/runtime.yml action_groups).
 """
 import json
 import os
@@ -117,3 +118,27 @@ def test_merge_per_host_and_batch_reports(work, remediate_check, batch_audit):
         "fleetclock_merge_slices": [str(remediate_check[0] / "before" / "clock-audit.json"), str(batch_audit[0])],
         "fleetclock_merge_mode": "none", "fleetclock_merge_output_dir": str(out)}))
     assert sorted(h["host"] for h in load(out / "clock-audit.json")["hosts"]) == ["local-a", "local-b"]
+
+
+MODULE_DEFAULTS = """
+- name: The collection's action group
+  hosts: local-a
+  gather_facts: false
+  module_defaults:
+    group/fleetclock.timesync.timesync:
+      min_samples: 3
+      max_samples: 3
+  tasks:
+    - name: Probe with the group's defaults
+      fleetclock.timesync.clock_probe:
+      register: probe
+    - name: The defaults reached the action
+      ansible.builtin.assert:
+        that: probe.clock.samples == 3
+"""
+
+
+def test_module_defaults_group_reaches_the_actions(work):
+    """meta/runtime.yml action_groups: group/fleetclock.timesync.timesync sets the collection's actions' options."""
+    (work / "defaults.yml").write_text(MODULE_DEFAULTS)
+    playbook("-i", str(work / "hosts.yml"), str(work / "defaults.yml"))
