@@ -33,13 +33,13 @@ missing() {
 # ansible-test sanity with the ansible-test of the matrix's releases marked "sanity" (the lowest and the newest).
 step_sanity() {
   local release venv rc=0
-  for release in $(awk '!/^#/ && NF && $4 ~ /(^|,)sanity(,|$)/ { print $1 }' "$matrix_file"); do
+  while read -r release; do
     venv="$FC_MATRIX_CACHE/ansible-core-$release"
     [ -x "$venv/bin/ansible-test" ] || { missing "no venv for ansible-core $release ($venv): bash scripts/setup.sh matrix" || rc=$?; continue; }
     log "sanity with ansible-core $release"
     FC_VENV="$venv" FC_SANITY_PYTHON="$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-      bash scripts/sanity.sh || rc=1
-  done
+      bash scripts/sanity.sh < /dev/null || rc=1
+  done < <(awk '!/^#/ && NF && $4 ~ /(^|,)sanity(,|$)/ { print $1 }' "$matrix_file")
   return "$rc"
 }
 # One release's steps: unit (tests/unit), smoke (tests/smoke: localhost playbooks), docker (the docker transport).
@@ -95,7 +95,7 @@ cpu_now() {
 
 # run_step STEP: runs it, appends its summary line to $results_file
 run_step() {
-  local s="$1" start secs cpu0 cpu rc=0
+  local s="$1" note="${2:-}" start secs cpu0 cpu rc=0
   log "=== step $s ==="
   start=$(date +%s)
   cpu_now; cpu0=$CPU_NOW
@@ -106,13 +106,13 @@ run_step() {
   esac
   secs=$(( $(date +%s) - start ))
   cpu_now; cpu=$(( CPU_NOW - cpu0 ))
-  if [ "$rc" = 0 ]; then echo "PASS  $s  ${secs}s wall, ${cpu}s cpu$2" >> "$results_file"
-  elif [ "$rc" = 77 ]; then echo "SKIP  $s  ${secs}s wall, ${cpu}s cpu$2 (a prerequisite is missing)" >> "$results_file"
-  else echo "FAIL  $s  ${secs}s wall, ${cpu}s cpu$2 (exit $rc)" >> "$results_file"; fi
+  if [ "$rc" = 0 ]; then echo "PASS  $s  ${secs}s wall, ${cpu}s cpu$note" >> "$results_file"
+  elif [ "$rc" = 77 ]; then echo "SKIP  $s  ${secs}s wall, ${cpu}s cpu$note (a prerequisite is missing)" >> "$results_file"
+  else echo "FAIL  $s  ${secs}s wall, ${cpu}s cpu$note (exit $rc)" >> "$results_file"; fi
   return "$rc"
 }
 
-results_file="$FC_ROOT/tests/output/.test-results"
+results_file="$FC_ROOT/tests/output/.test-results.$$"  # this run's summary lines (background steps append too)
 : > "$results_file"
 bg_pid=""
 for s in $steps; do
@@ -146,4 +146,5 @@ cat "$results_file"
 passed=$(grep -c '^PASS' "$results_file" || true) failed=$(grep -c '^FAIL' "$results_file" || true)
 skipped=$(grep -c '^SKIP' "$results_file" || true)
 echo "fleetclock: $passed passed, $failed failed, $skipped skipped"
+rm -f "$results_file"
 [ "$failed" = 0 ]
