@@ -48,7 +48,7 @@ step_matrix() {
   venv="$FC_MATRIX_CACHE/ansible-core-$release"
   [ -n "$(matrix_row "$release")" ] || { log "no release $release in $matrix_file"; return 1; }
   [ -x "$venv/bin/ansible-playbook" ] || { missing "no venv for ansible-core $release ($venv): bash scripts/setup.sh matrix"; return; }
-  log "ansible-core $release: $("$venv/bin/ansible" --version | head -n1) on $("$venv/bin/python" -V)"
+  log "ansible-core $release: $("$venv/bin/python" -c 'import ansible.release as r, sys; print(r.__version__, "on Python", sys.version.split()[0])')"
   for what in $(matrix_row "$release" | awk '{ gsub(",", " ", $4); print $4 }'); do
     case "$what" in
       unit) PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit || rc=1 ;;
