@@ -4,7 +4,9 @@ set -euo pipefail
 FC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FC_CACHE="${FC_CACHE:-$FC_ROOT/.cache}"
 FC_VENV="${FC_VENV:-$FC_ROOT/.venv}"
-export FC_ROOT FC_CACHE FC_VENV
+# Per-release venvs of the ansible-core matrix: outside the clone, shared by every clone on this machine.
+FC_MATRIX_CACHE="${FC_MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetclock/matrix}"
+export FC_ROOT FC_CACHE FC_VENV FC_MATRIX_CACHE
 mkdir -p "$FC_CACHE"
 
 log()  { printf '\033[1m[fleetclock]\033[0m %s\n' "$*" >&2; }

@@ -11,9 +11,13 @@ cd "$FC_ROOT" || exit
 ansible-galaxy collection build --force --output-path "$work/dist" >/dev/null
 tarball="$(ls "$work"/dist/fleetclock-timesync-*.tar.gz)"
 log "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
-if tar -tzf "$tarball" | grep -Eq '^(\.venv|\.cache|collections|molecule|scripts)/'; then
-  die "the tarball contains development files"
-fi
+# Only what users run or read (galaxy.yml build_ignore keeps the rest out): anything else fails the build step.
+allowed='^(MANIFEST\.json|FILES\.json|README\.md|CHANGELOG\.md|LICENSE|meta/|meta/runtime\.yml|meta/execution-environment\.yml'
+allowed+='|inventory/|inventory/airgap-example\.yml|(plugins|roles|playbooks|schemas|docs)/.*)$'
+unexpected="$(tar -tzf "$tarball" | grep -Ev "$allowed" || true)"
+pycache="$(tar -tzf "$tarball" | grep -E '(__pycache__|\.pyc$)' || true)"
+if [ -n "$unexpected$pycache" ]; then die "the tarball holds files outside its allow-list:"$'\n'"$unexpected$pycache"; fi
+log "tarball: $(tar -tzf "$tarball" | grep -vc '/$') files, all inside the allow-list"
 ANSIBLE_COLLECTIONS_PATH="$work/coll" ansible-galaxy collection install --offline -p "$work/coll" "$tarball" >/dev/null
 cd "$work" || exit
 printf '[defaults]\n' > "$work/empty.cfg"  # no ansible.cfg of the checkout
@@ -25,6 +29,21 @@ for p in $(ansible-doc -t filter -l fleetclock.timesync 2>/dev/null | awk '{prin
   ansible-doc -t filter "$p" >/dev/null || die "ansible-doc -t filter $p failed"
 done
 ansible-doc -t role fleetclock.timesync.chrony >/dev/null || die "role docs do not render"
+# What ansible-builder would add to an execution environment for this collection: nothing (see
+# meta/execution-environment.yml); a root requirements.txt / bindep.txt would leak in here.
+if command -v ansible-builder >/dev/null; then
+  [ -e "$work/coll/ansible_collections/fleetclock/timesync/MANIFEST.json" ] || die "installed collection not found for introspection"
+  introspect="$(ansible-builder introspect --sanitize "$work/coll")"
+  printf '%s\n' "$introspect"
+  printf '%s\n' "$introspect" | python3 -c '
+import sys, yaml
+data = yaml.safe_load(sys.stdin) or {}
+extra = {k: v for k, v in data.items() if v}
+sys.exit("ansible-builder would install runtime dependencies for the collection: %r" % extra if extra else 0)' \
+    || die "ansible-builder introspect: the collection declares runtime dependencies (meta/execution-environment.yml)"
+  log "ansible-builder introspect --sanitize: no Python or system dependencies"
+elif [ "${CI:-}" = true ]; then die "ansible-builder not installed (requirements-dev.txt): bash scripts/setup.sh venv"
+else log "SKIP ansible-builder introspect: not installed (bash scripts/setup.sh venv)"; fi
 log "ansible-doc renders every module, filter and the role"
 cat > inv.yml <<'YAML'
 all:

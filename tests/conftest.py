@@ -9,6 +9,8 @@
 * Hypothesis profiles (FLEETCLOCK_HYPOTHESIS_PROFILE): ``ci``, the default, is derandomised, keeps no example
   database and has no per-example deadline (a loaded 2-core machine must not turn a slow example into a failure);
   ``long`` searches 20x more examples with a random seed, for a run by hand.
+* With CI=true a test that skips (a missing binary, interpreter or service) fails instead, so CI and the version
+  matrix cannot go green by skipping; skips a test asks for on purpose (reasons in INTENDED_SKIPS) stay skips.
 """
 import os
 import shutil
@@ -65,3 +67,18 @@ def fake_bin(tmp_path, **programs):
         path.write_text("#!/bin/sh\n%s\n" % body)
         path.chmod(0o755)
     return str(bindir)
+
+
+INTENDED_SKIPS = ("run together with the property test",)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # pylint: disable=unused-argument
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") != "true" or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if not any(intended in reason for intended in INTENDED_SKIPS):
+        report.outcome = "failed"
+        report.longrepr = "skipped with CI=true (CI must not pass by skipping): %s" % reason

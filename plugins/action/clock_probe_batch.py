@@ -16,7 +16,6 @@ values are documented in plugins/modules/clock_probe_batch.py.
 
 from __future__ import annotations
 
-import inspect
 import threading
 
 from ansible import context
@@ -27,6 +26,7 @@ from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import A
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import sample_slots
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_result, current_visit, run_visits
 from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction
+from ansible_collections.fleetclock.timesync.plugins.plugin_utils.task_executor import adapter_for
 
 PROBE_ACTION = "fleetclock.timesync.clock_probe"
 ARGUMENT_SPEC = dict(PROBE_OPTIONS, hosts={"type": "list", "elements": "str"}, workers={"type": "int"})
@@ -36,9 +36,6 @@ CLEARED_KEYWORDS = {
     "run_once": False, "until": [], "retries": None, "changed_when": [], "failed_when": [], "notify": None,
     "async_val": 0, "poll": 0, "timeout": 0, "ignore_errors": False,
 }
-# The TaskExecutor constructor this plugin calls (ansible-core 2.19; older releases also took new_stdin).
-EXECUTOR_PARAMS = ["host", "task", "job_vars", "play_context", "loader", "shared_loader_obj", "final_q",
-                   "variable_manager"]
 # Seconds a visit may overrun its deadline (a command already running) before it is abandoned.
 GRACE = 1.0
 
@@ -81,12 +78,12 @@ class ActionModule(ControllerAction):
                                         "host of the play itself), or give the hosts to visit in hosts")
             hosts = list(task_vars.get("ansible_play_batch") or task_vars.get("ansible_play_hosts") or [])
 
-        params = [p for p in inspect.signature(TaskExecutor.__init__).parameters if p != "self"]
-        if params != EXECUTOR_PARAMS:
-            raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: this ansible-core's TaskExecutor takes (%s), "
-                                    "not the (%s) of the release it is tested with (2.19): audit without "
-                                    "fleetclock_audit_batch" % (", ".join(params), ", ".join(EXECUTOR_PARAMS)))
         variable_manager = self._task.get_variable_manager()
+        run_executor, refusal = adapter_for(TaskExecutor)
+        if run_executor is None:
+            raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: " + refusal)
+        executor_env = {"play_context": self._play_context, "loader": self._loader,
+                        "shared_loader_obj": self._shared_loader_obj, "variable_manager": variable_manager}
         inventory = getattr(variable_manager, "_inventory", None)
         if inventory is None:
             raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: no inventory in this run's variable manager")
@@ -108,8 +105,7 @@ class ActionModule(ControllerAction):
                     return {"failed": True, "msg": "host %s is not in the inventory" % name}
                 task = self._visit_task(probe_args)
                 job_vars = variable_manager.get_vars(play=play, host=host, task=task)
-                return TaskExecutor(host, task, job_vars, self._play_context, self._loader, self._shared_loader_obj,
-                                    None, variable_manager).run()
+                return run_executor(TaskExecutor, host, task, job_vars, executor_env)
             finally:
                 state.release_setup()
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One venv per ansible-core release of tests/matrix/releases.txt, under a cache directory outside the clone
+# ($FC_MATRIX_CACHE, default ~/.cache/fleetclock/matrix) so a fresh clone on the same machine reuses them.
+# Each venv gets the release's exact ansible-core plus the unit-test tools (pins from requirements-lock.txt)
+# on a Python that release supports: found on PATH or in pyenv, else installed with pyenv. If none can be
+# found or made, the release is left out with a warning naming it and the Pythons it needs (its matrix step
+# then reports SKIP), and with CI=true set-up fails instead.
+#   bash scripts/setup-matrix.sh [RELEASE...]    (default: every release)
+source "$(dirname "$0")/lib.sh"
+matrix_rows() { grep -v '^#' "$FC_ROOT/tests/matrix/releases.txt" | awk 'NF' ; }
+# The unit-test tools, pinned exactly as in the main venv.
+tools=(pytest hypothesis jsonschema pyyaml)
+tool_pins() {
+  local t
+  for t in "${tools[@]}"; do grep -i "^$t==" "$FC_ROOT/requirements-lock.txt" || die "no pin for $t in requirements-lock.txt"; done
+}
+# find_python "3.12,3.13" -> path of the first Python of one of those versions: PATH, then pyenv, then pyenv install
+find_python() {
+  local v p root
+  root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+  for v in ${1//,/ }; do
+    for p in "$(command -v "python$v" 2>/dev/null)" "$root"/versions/"$v"*/bin/python"$v"; do
+      [ -x "$p" ] && "$p" -c 'import venv, ensurepip' 2>/dev/null && { printf '%s\n' "$p"; return 0; }
+    done
+  done
+  if command -v pyenv >/dev/null; then
+    for v in ${1//,/ }; do
+      log "no Python $v found: pyenv install $v (compiles; several minutes)"
+      pyenv install -s "$v" >&2 || continue
+      for p in "$root"/versions/"$v"*/bin/python"$v"; do [ -x "$p" ] && { printf '%s\n' "$p"; return 0; }; done
+    done
+  fi
+  return 1
+}
+pins="$(tool_pins)"
+want=("$@")
+while read -r release core pythons _steps; do
+  if [ "${#want[@]}" -gt 0 ] && [[ " ${want[*]} " != *" $release "* ]]; then continue; fi
+  venv="$FC_MATRIX_CACHE/ansible-core-$release"
+  stamp="$venv/.fleetclock-$(printf '%s %s %s' "$core" "$pythons" "$pins" | sha256sum | cut -c1-16)"
+  if [ -e "$stamp" ]; then log "matrix venv $release up to date ($venv)"; continue; fi
+  if ! py="$(find_python "$pythons")"; then
+    msg="ansible-core $release needs Python ${pythons//,/ or }: none was found (PATH, pyenv) or could be installed"
+    msg+=" (pyenv): install one (e.g. pyenv install ${pythons%%,*}) and re-run"
+    [ "${CI:-}" = true ] && die "$msg"
+    log "WARNING: $msg; leaving ansible-core $release out of the matrix"; continue
+  fi
+  log "matrix venv $release: ansible-core $core on $("$py" -V 2>&1) ($py)"
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install -q --disable-pip-version-check "ansible-core==$core" $pins
+  touch "$stamp"
+done < <(matrix_rows)
