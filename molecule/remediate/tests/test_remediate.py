@@ -242,7 +242,7 @@ def kill_at_the_pause(out_dir):
         proc = subprocess.Popen(cmd, cwd=str(out_dir), env=env, stdout=handle, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        for _ in range(600):
+        for dummy in range(600):
             if proc.poll() is not None:
                 break
             if all(host(n).file(PAUSE + ".reached").exists for n in KILLED):
