@@ -258,8 +258,10 @@ def kill_at_the_pause(out_dir):
     return log.read_text()
 
 
+# runs last (file order): after failing_run and the 6-later rollback, 5-bad has its previous config and 6-later
+# runs systemd-timesyncd again, as prepare left them
 @pytest.fixture(scope="module")
-def killed_and_rerun(tmp_path_factory, failing_run):
+def killed_and_rerun(tmp_path_factory):
     out = tmp_path_factory.mktemp("remediate-killed")
     h5 = host("fc-rem-5-bad")
     # the previous config's own mode and group, which the rollback must give back (778779a wrote 0644 root:root)
