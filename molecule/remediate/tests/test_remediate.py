@@ -229,9 +229,25 @@ def running_time_daemons(name):
     return [unit for unit, state in zip(["chrony", "systemd-timesyncd"], out) if state == "active"]
 
 
+def descendants(pid):
+    """Every process below pid (read from ps before the kill: afterwards they belong to init)."""
+    children = {}
+    for line in subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        child, parent = (int(field) for field in line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def kill_at_the_pause(out_dir):
     """Start remediate over 5-bad and 6-later (one batch), wait until both hosts sit in the role's test pause
-    (old daemons stopped, chrony not started), then SIGKILL the ansible-playbook process group."""
+    (old daemons stopped, chrony not started), then SIGKILL the ansible-playbook process group and every
+    process below it."""
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PYTHONUNBUFFERED="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"), ANSIBLE_FORCE_COLOR="false")
     log = out_dir / "killed-run.log"
@@ -249,7 +265,14 @@ def kill_at_the_pause(out_dir):
                 break
             time.sleep(1)
         assert proc.poll() is None, "the run ended before the pause:\n" + log.read_text()[-4000:]
+        # Ansible's forked workers start sessions of their own: the group alone would leave them running
+        workers = descendants(proc.pid)
         os.killpg(proc.pid, signal.SIGKILL)
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         proc.wait(timeout=30)
     finally:
         for name in KILLED:
