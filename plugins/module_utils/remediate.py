@@ -15,6 +15,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.values import 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float as _number
 
 ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
+RESUME_MODES = ("auto", "rollback", "ignore")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -82,16 +83,17 @@ def validate_options(options):
         value = options["fleetclock_remediate_output_dir"]
         if not isinstance(value, str) or not value.strip():
             errors.append("fleetclock_remediate_output_dir: %r must be a non-empty path" % (value,))
+    if given("fleetclock_remediate_resume"):
+        value = options["fleetclock_remediate_resume"]
+        if value not in RESUME_MODES:
+            errors.append("fleetclock_remediate_resume: %r must be one of %s (what to do with a host whose snapshot an "
+                          "interrupted run left)" % (value, ", ".join(RESUME_MODES)))
     for name in sorted(options):
-        if name not in KNOWN and name not in INTERNAL:
+        if name not in KNOWN:
             errors.append("%s is not a remediate option (known: %s)" % (name, ", ".join(KNOWN)))
     return errors
 
 
 KNOWN = ("fleetclock_remediate_hosts", "fleetclock_remediate_serial", "fleetclock_remediate_max_fail_percentage",
          "fleetclock_remediate_order", "fleetclock_remediate_sync_timeout", "fleetclock_remediate_max_offset",
-         "fleetclock_remediate_makestep", "fleetclock_remediate_output_dir")
-# facts the playbook itself sets under the same prefix (a typo check must not trip over them)
-INTERNAL = tuple("fleetclock_remediate_" + name for name in (
-    "snapshot", "snapshot_files", "before", "before_files", "reason", "needs_step", "outcome", "chrony", "result",
-    "batch_no", "batch_hosts", "stopped", "comparison"))
+         "fleetclock_remediate_makestep", "fleetclock_remediate_output_dir", "fleetclock_remediate_resume")

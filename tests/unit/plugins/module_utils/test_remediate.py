@@ -20,8 +20,24 @@ def test_defaults_and_good_values_pass():
         "fleetclock_remediate_max_offset": 0.5,
         "fleetclock_remediate_makestep": False,
         "fleetclock_remediate_output_dir": "reports/remediate",
-        "fleetclock_remediate_batch_no": 3,     # the playbook's own facts are not typos
+        "fleetclock_remediate_resume": "rollback",
     }) == []
+
+
+def test_no_allow_list_for_the_playbooks_own_facts():
+    """The playbook's facts are __fleetclock_remediate_*: a public-prefixed name is a typo, whatever it is."""
+    assert validate_options({"fleetclock_remediate_batch_no": 3}) == [
+        "fleetclock_remediate_batch_no is not a remediate option (known: %s)" % ", ".join(KNOWN)]
+
+
+def test_argument_spec_names_the_known_options():
+    import os
+    import yaml
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "playbooks", "vars", "remediate_argument_spec.yml")) as handle:
+        spec = yaml.safe_load(handle)["__fc_rem_argument_spec"]
+    assert sorted(spec) == sorted(KNOWN)
+    assert spec["fleetclock_remediate_resume"]["choices"] == ["auto", "rollback", "ignore"]
 
 
 def test_string_forms_from_extra_vars_pass():
@@ -52,6 +68,7 @@ def test_string_forms_from_extra_vars_pass():
     ("fleetclock_remediate_hosts", "", "non-empty inventory pattern"),
     ("fleetclock_remediate_hosts", ["a"], "non-empty inventory pattern"),
     ("fleetclock_remediate_output_dir", " ", "non-empty path"),
+    ("fleetclock_remediate_resume", "later", "must be one of auto, rollback, ignore"),
     ("fleetclock_remediate_serials", [1], "fleetclock_remediate_serials is not a remediate option"),
 ])
 def test_bad_values_are_named(name, value, message):
