@@ -31,6 +31,15 @@ COLLECTIONS = os.path.join(ROOT, "collections")
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 ANSIBLE_CFG = os.path.join(ROOT, "ansible.cfg")
+# Two inventory hosts that are this machine (local connection), for audits, merges and smoke runs.
+LOCAL_PAIR_INVENTORY = """
+all:
+  hosts:
+    local-a: {ansible_connection: local}
+    local-b: {ansible_connection: local}
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+"""
 
 
 def find_ansible_playbook():

@@ -13,7 +13,7 @@ import os
 
 import jsonschema
 import pytest
-from conftest import ROOT, ansible_playbook
+from conftest import LOCAL_PAIR_INVENTORY, ROOT, ansible_playbook
 
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 FILES = ["clock-audit.html", "clock-audit.json", "clock-audit.junit.xml", "clock-audit.prom", "clock-audit.txt"]
@@ -27,14 +27,7 @@ def playbook(*args):
 def slices(tmp_path_factory):
     base = tmp_path_factory.mktemp("slices")
     inventory = base / "hosts.yml"
-    inventory.write_text("""
-all:
-  hosts:
-    local-a: {ansible_connection: local}
-    local-b: {ansible_connection: local}
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-""")
+    inventory.write_text(LOCAL_PAIR_INVENTORY)
     paths = []
     for index, limit in enumerate(("local-a", "local-b"), 1):
         out = base / ("slice-%d" % index)

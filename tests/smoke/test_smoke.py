@@ -14,26 +14,20 @@ import subprocess
 import sys
 
 import pytest
+from conftest import LOCAL_PAIR_INVENTORY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 CHRONYD = "/usr/sbin/chronyd"
-INVENTORY = """
-all:
-  hosts:
-    local-a: {ansible_connection: local}
-    local-b: {ansible_connection: local}
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-"""
+INVENTORY = LOCAL_PAIR_INVENTORY
+# Fake facts go in as the extra variable ansible_facts (facts are never injected as ansible_* variables here).
+RENDER_FACTS = {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "12",
+                "distribution_version": "12.5"}
 RENDER = """
 - name: Render chrony.conf
   hosts: local-a
   gather_facts: false
   vars:
-    ansible_os_family: Debian
-    ansible_distribution: Debian
-    ansible_distribution_major_version: "12"
     chrony_cloud: aws
     chrony_render_dest: "%s"
   tasks:
@@ -74,7 +68,7 @@ def test_the_release_under_test_runs_the_playbooks():
 def test_role_render(work):
     dest = work / "chrony.conf"
     (work / "render.yml").write_text(RENDER % dest)
-    playbook("-i", str(work / "hosts.yml"), str(work / "render.yml"))
+    playbook("-i", str(work / "hosts.yml"), str(work / "render.yml"), "-e", json.dumps({"ansible_facts": RENDER_FACTS}))
     assert "server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4" in dest.read_text().splitlines()
     assert subprocess.run([CHRONYD, "-p", "-f", str(dest)], capture_output=True, check=False).returncode == 0
 
