@@ -22,14 +22,15 @@ test:
 setup:
 	@bash scripts/setup.sh
 
+# unit and integration tests use the controller's tools (chronyd -p, promtool, faketime): host-tools installs them.
 lint unit integration build:
-	@bash scripts/setup.sh venv collections && FC_STEPS=$@ bash scripts/test.sh
+	@bash scripts/setup.sh venv collections host-tools && FC_STEPS=$@ bash scripts/test.sh
 
 sanity:
 	@bash scripts/setup.sh venv collections matrix && FC_STEPS=$@ bash scripts/test.sh
 
 matrix:
-	@bash scripts/setup.sh venv collections matrix && FC_MATRIX_SERIAL=1 FC_STEPS="$$(awk '!/^#/ && NF { printf "matrix-%s ", $$1 }' tests/matrix/releases.txt)" bash scripts/test.sh
+	@bash scripts/setup.sh venv collections host-tools matrix && FC_MATRIX_SERIAL=1 FC_STEPS="$$(awk '!/^#/ && NF { printf "matrix-%s ", $$1 }' tests/matrix/releases.txt)" bash scripts/test.sh
 
 molecule:
 	@bash scripts/setup.sh && FC_STEPS="molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate" bash scripts/test.sh
