@@ -33,7 +33,7 @@ matrix:
 	@bash scripts/setup.sh venv collections host-tools matrix && FC_MATRIX_SERIAL=1 FC_STEPS="$$(awk '!/^#/ && NF { printf "matrix-%s ", $$1 }' tests/matrix/releases.txt)" bash scripts/test.sh
 
 molecule:
-	@bash scripts/setup.sh && FC_STEPS="molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate" bash scripts/test.sh
+	@bash scripts/setup.sh && FC_STEPS="molecule-cloud molecule-audit molecule-airgap molecule-remediate" bash scripts/test.sh
 
 lab:
 	@bash scripts/setup.sh venv collections && FC_STEPS=lab bash scripts/test.sh

@@ -2,13 +2,14 @@
 # Build the skew lab's guest image from Debian packages (no registry, no Galaxy):
 #   mmdebstrap rootfs (lab/guest.recipe) -> mkfs.ext4 -d -> qcow2 base, plus the kernel and a small initrd
 #   (MODULES=list: virtio_pci, virtio_blk, ext4) for direct kernel boot.
-# Output in $FC_CACHE/lab/image: base.qcow2 vmlinuz initrd.img recipe.hash, and the lab's SSH key
-# ($FC_CACHE/lab/id_ed25519; its public half is root's authorized key in every guest).
+# Output in $FC_SHARED_CACHE/lab/image (~/.cache/fleetclock: outside the clone, so a fresh clone on this machine
+# reuses it): base.qcow2 vmlinuz initrd.img recipe.hash, and the lab's SSH key ($FC_SHARED_CACHE/lab/id_ed25519;
+# its public half is root's authorized key in every guest).
 # Cached by a hash of the recipe, the guest files, the key and this script (~2 min to build).
 source "$(dirname "$0")/lib.sh"
 is_root || die "the lab image is built as root (mmdebstrap into a directory, mkfs.ext4 -d)"
 apt_install mmdebstrap qemu-utils e2fsprogs openssh-client
-lab="$FC_CACHE/lab" out="$FC_CACHE/lab/image"
+lab="$FC_SHARED_CACHE/lab" out="$FC_SHARED_CACHE/lab/image"
 mkdir -p "$lab"
 [ -f "$lab/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C fleetclock-lab -f "$lab/id_ed25519"
 recipe="$FC_ROOT/lab/guest.recipe"

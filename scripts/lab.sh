@@ -12,9 +12,10 @@
 # eth1 is a private L2 the guests share: a QEMU multicast socket on the namespace's loopback, addresses
 # from 192.0.2.0/24 (TEST-NET-1) that exist only inside the guests.
 # Acceleration: FCLAB_ACCEL=auto (default: KVM when /dev/kvm boots a guest within FCLAB_KVM_TIMEOUT s,
-# else TCG), kvm or tcg. State, logs, inventory and truth: $FC_CACHE/lab/run.
+# else TCG), kvm or tcg. State, logs, inventory and truth: $FC_CACHE/lab/run (in the clone); the image and the
+# lab key: $FC_SHARED_CACHE/lab (~/.cache/fleetclock/lab, shared by the clones on this machine).
 source "$(dirname "$0")/lib.sh"
-lab="$FC_CACHE/lab" run="$FC_CACHE/lab/run" img="$FC_CACHE/lab/image"
+lab="$FC_SHARED_CACHE/lab" run="$FC_CACHE/lab/run" img="$FC_SHARED_CACHE/lab/image"
 ns="${FCLAB_NETNS:-fclab}"
 port_base="${FCLAB_PORT_BASE:-2210}"
 mem="${FCLAB_MEM:-256}"

@@ -4,10 +4,12 @@ set -euo pipefail
 FC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FC_CACHE="${FC_CACHE:-$FC_ROOT/.cache}"
 FC_VENV="${FC_VENV:-$FC_ROOT/.venv}"
-# Per-release venvs of the ansible-core matrix: outside the clone, shared by every clone on this machine.
-FC_MATRIX_CACHE="${FC_MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetclock/matrix}"
-export FC_ROOT FC_CACHE FC_VENV FC_MATRIX_CACHE
-mkdir -p "$FC_CACHE"
+# What takes long to make and does not depend on the clone (the matrix's per-release venvs, the lab's guest image
+# and key, downloaded wheels): outside the clone, shared by every clone on this machine, each keyed by its recipe.
+FC_SHARED_CACHE="${FC_SHARED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetclock}"
+FC_MATRIX_CACHE="${FC_MATRIX_CACHE:-$FC_SHARED_CACHE/matrix}"
+export FC_ROOT FC_CACHE FC_VENV FC_SHARED_CACHE FC_MATRIX_CACHE
+mkdir -p "$FC_CACHE" "$FC_SHARED_CACHE"
 
 log()  { printf '\033[1m[fleetclock]\033[0m %s\n' "$*" >&2; }
 die()  { printf '[fleetclock] ERROR: %s\n' "$*" >&2; exit 1; }

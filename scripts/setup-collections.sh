@@ -9,12 +9,12 @@ WANT=(community/docker ansible/posix community/library_inventory_filtering_v1)
 dest="$FC_ROOT/collections/ansible_collections"
 stamp="$dest/.fleetclock-vendored-$ANSIBLE_WHEEL_VERSION"
 if [ -e "$stamp" ]; then log "collections up to date (ansible wheel $ANSIBLE_WHEEL_VERSION)"; exit 0; fi
-wheel="$FC_CACHE/wheels/ansible-$ANSIBLE_WHEEL_VERSION-py3-none-any.whl"
+wheel="$FC_SHARED_CACHE/wheels/ansible-$ANSIBLE_WHEEL_VERSION-py3-none-any.whl"
 if [ ! -e "$wheel" ]; then
-  mkdir -p "$FC_CACHE/wheels"
+  mkdir -p "$FC_SHARED_CACHE/wheels"
   log "downloading ansible==$ANSIBLE_WHEEL_VERSION wheel (only to unpack two collections)"
   python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-    -d "$FC_CACHE/wheels" "ansible==$ANSIBLE_WHEEL_VERSION"
+    -d "$FC_SHARED_CACHE/wheels" "ansible==$ANSIBLE_WHEEL_VERSION"
 fi
 echo "$ANSIBLE_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - || die "checksum mismatch for $wheel"
 python3 - "$wheel" "$dest" "${WANT[@]}" <<'PY'

@@ -3,7 +3,7 @@
 # Every step runs even when an earlier one failed; the summary lists each step's result, wall time and the CPU
 # time of its processes (children of this script; not the work dockerd does for containers),
 # and the exit status is non-zero when any step failed.
-# Select steps: FC_STEPS="unit molecule-default" make test
+# Select steps: FC_STEPS="unit molecule-airgap" make test
 # The ansible-core matrix (tests/matrix/releases.txt): one step per release, matrix-<release>, in that release's venv
 # (scripts/setup-matrix.sh). They need only the controller (and docker for the newest), so they run one after
 # another in the background, alongside the container-bound molecule and lab steps (FC_MATRIX_SERIAL=1: in line);
@@ -14,7 +14,7 @@ cd "$FC_ROOT" || exit
 export PATH="$FC_VENV/bin:$PATH" ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg" PY_COLORS=0 ANSIBLE_NOCOLOR=1
 matrix_file="$FC_ROOT/tests/matrix/releases.txt"
 matrix_steps="$(awk '!/^#/ && NF { printf "matrix-%s ", $1 }' "$matrix_file")"
-all_steps="setup lint sanity unit integration build $matrix_steps molecule-default molecule-cloud molecule-audit molecule-airgap molecule-remediate lab"
+all_steps="setup lint sanity unit integration build $matrix_steps molecule-cloud molecule-audit molecule-airgap molecule-remediate lab"
 steps="${FC_STEPS:-$all_steps}"
 mkdir -p "$FC_ROOT/tests/output"
 

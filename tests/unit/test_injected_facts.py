@@ -121,7 +121,7 @@ def test_no_role_playbook_or_test_reads_an_injected_fact():
 def test_the_scan_covers_the_role_playbooks_and_scenarios():
     scanned = {os.path.relpath(path, ROOT) for path in scanned_files()}
     for expected in ("roles/chrony/tasks/services.yml", "roles/chrony/vars/main.yml", "roles/chrony/templates/chrony.conf.j2",
-                     "playbooks/remediate.yml", "molecule/default/molecule.yml", "tests/integration/render/render.yml",
+                     "playbooks/remediate.yml", "molecule/airgap/molecule.yml", "tests/integration/render/render.yml",
                      "tests/integration/test_role_render.py", "scripts/test-build.sh"):
         assert expected in scanned, expected
 
