@@ -207,8 +207,6 @@ PAIR_COLUMNS = (
 )
 
 
-
-
 def _html_jwt(report):
     """The JWT guidance: the recommendation, where to set it (a table), the failing pairs (a table)."""
     esc = html.escape
