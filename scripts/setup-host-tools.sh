@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Controller-side tools the tests use: chronyd (to validate rendered configs with `chronyd -p`,
 # it is never started), promtool (to check the Prometheus textfile), faketime,
-# and ShellCheck (ansible-test sanity checks the scripts with it).
+# ShellCheck (ansible-test sanity checks the scripts with it) and chromium (the HTML report's
+# layout is checked in a headless browser, tests/integration/test_html_report.py).
 source "$(dirname "$0")/lib.sh"
 need=()
 command -v chronyd >/dev/null || [ -x /usr/sbin/chronyd ] || need+=(chrony)
@@ -9,5 +10,6 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v faketime >/dev/null || need+=(faketime)
 command -v make >/dev/null || need+=(make)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v chromium >/dev/null || need+=(chromium)
 [ "${#need[@]}" -eq 0 ] && { log "host tools present"; exit 0; }
 apt_install "${need[@]}"

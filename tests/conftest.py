@@ -5,6 +5,9 @@
   ansible_playbook``): the one next to the Python running pytest (the project's venv, scripts/setup-venv.sh),
   else the one on PATH, always from the checkout with its ansible.cfg, so the collection resolves through
   ./collections and facts exist only under ``ansible_facts`` (inject_facts_as_vars = False).
+* ``assert_printed(stdout, path)``: a report's text file appears in ansible-playbook's stdout line for line (fixed
+  width: not wrapped, quoted or escaped by the stdout callback); ``JSON_RESULTS``: the env of Ansible's default
+  result format (json) instead of the checkout's yaml.
 * ``fake_bin(tmp_path, name=shell body, ...)``: a directory of tiny /bin/sh programs to put first on PATH.
 * Hypothesis profiles (FLEETCLOCK_HYPOTHESIS_PROFILE): ``ci``, the default, is derandomised, keeps no example
   database and has no per-example deadline (a loaded 2-core machine must not turn a slow example into a failure);
@@ -65,6 +68,18 @@ def ansible_playbook(*args, env=None, timeout=300, **kwargs):
     kwargs.setdefault("stderr", subprocess.PIPE)
     return subprocess.run([ANSIBLE_PLAYBOOK] + [str(arg) for arg in args], cwd=ROOT, env=run_env, text=True,
                           check=False, timeout=timeout, **kwargs)
+
+
+JSON_RESULTS = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}
+
+
+def assert_printed(stdout, path):
+    """The text file at ``path`` (a report table) is in ``stdout`` as it is in the file, and wider than the 80
+    columns at which PyYAML would fold it (so the check means something)."""
+    with open(str(path), encoding="utf-8") as handle:
+        text = handle.read().rstrip("\n")
+    assert max(len(line) for line in text.splitlines()) > 80, text
+    assert text in stdout, "%s not printed verbatim in:\n%s" % (path, stdout)
 
 
 def fake_bin(tmp_path, **programs):

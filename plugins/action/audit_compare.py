@@ -29,6 +29,7 @@ ARGUMENT_SPEC = {
     "rollout": {"type": "dict", "default": {}},
     "output_dir": {"type": "path", "default": "reports/remediate"},
     "fail_task": {"type": "bool", "default": True},
+    "show_table": {"type": "bool", "default": False},
 }
 FILE_NAMES = {"table": "remediate-compare.txt", "json": "remediate-compare.json"}
 
@@ -53,6 +54,7 @@ class ActionModule(ControllerAction):
         except CompareError as exc:
             raise AnsibleActionFail("fleetclock.timesync.audit_compare: %s" % exc)
         table = render_table(comparison)
+        self.show(table, args)
         try:
             files = [write_atomic(os.path.join(args["output_dir"], FILE_NAMES["table"]), table),
                      write_atomic(os.path.join(args["output_dir"], FILE_NAMES["json"]), render_json(comparison))]

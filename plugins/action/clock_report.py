@@ -44,6 +44,7 @@ ARGUMENT_SPEC = {
     "fail_on_unreachable": {"type": "bool", "default": True},
     "check_only": {"type": "bool", "default": False},
     "fail_task": {"type": "bool", "default": True},
+    "show_table": {"type": "bool", "default": False},
 }
 
 

@@ -24,6 +24,7 @@ ARGUMENT_SPEC = {
     "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": list(FORMATS)},
     "prometheus_path": {"type": "path"},
     "fail_task": {"type": "bool", "default": True},
+    "show_table": {"type": "bool", "default": False},
 }
 
 

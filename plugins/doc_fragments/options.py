@@ -81,3 +81,17 @@ options:
     type: bool
     default: true
 """
+
+    # The report actions' terminal output.
+    SHOW_TABLE = r"""
+options:
+  show_table:
+    description:
+      - Print the table once on the controller's standard output, line for line as in the C(.txt) file (fixed
+        width, never wrapped or quoted), whatever the stdout callback's result format (C(yaml) or C(json)).
+      - It is printed through Ansible's display, so it reaches the terminal, C(ansible-playbook)'s log and AWX's
+        job output, under the task's banner. Leave it V(false) when a machine reads standard output (for example
+        the C(json) stdout callback); the table is also returned as RV(table).
+    type: bool
+    default: false
+"""

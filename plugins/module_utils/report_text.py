@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils import symlog
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import (
     fmt_seconds,
     printable,
@@ -33,8 +34,8 @@ def _chrony_cell(host):
     return "%s +/- %s" % (fmt_seconds(host["chrony_offset"], True), fmt_seconds(host["chrony_error_bound"]))
 
 
-def _summary_lines(report):
-    fleet, jwt, ctrl = report["fleet"], report["jwt"], report["controller"]
+def _fleet_lines(report):
+    fleet, ctrl = report["fleet"], report["controller"]
     th = report["thresholds"]
     lines = ["Fleet: %d host(s), %d measured" % (fleet["hosts_total"], fleet["hosts_measured"])]
     if fleet["skew"] is not None:
@@ -51,20 +52,33 @@ def _summary_lines(report):
         if fleet[key]:
             lines.append("  %s: %s" % (label, ", ".join(fleet[key])))
     lines.append("Controller: " + (ctrl["warning"] and "WARNING " + ctrl["warning"] or ctrl["note"]))
-    lines.append("")
-    lines.append("JWT leeway (current %g s):" % jwt["current_leeway"])
+    return lines
+
+
+def _recommendation(jwt):
+    return "recommended leeway: %d s = ceil(worst pair spread %s + margin %g s)" % (
+        jwt["recommended_leeway"], fmt_seconds(jwt["worst_pair_spread"]), jwt["margin"])
+
+
+def _nbf_heading(jwt):
+    nbf = jwt["nbf_rejected"]
+    return ("%d ordered pair(s) issuer -> verifier where the issuer is ahead by more than the leeway (fresh tokens "
+            "rejected: 'The token is not yet valid (nbf)'; expired tokens accepted late)%s" % (
+                nbf["total"], ", top %d" % nbf["shown"] if nbf["shown"] < nbf["total"] else ""))
+
+
+def _jwt_lines(report):
+    jwt = report["jwt"]
+    lines = ["JWT leeway (current %g s):" % jwt["current_leeway"]]
     if jwt["recommended_leeway"] is None:
         lines.append("  no host measured: no recommendation")
     else:
-        lines.append("  recommended leeway: %d s = ceil(worst pair spread %s + margin %g s)" % (
-            jwt["recommended_leeway"], fmt_seconds(jwt["worst_pair_spread"]), jwt["margin"]))
+        lines.append("  " + _recommendation(jwt))
         lines.append("  set it as: " + "; ".join("%s %s (default %s s)" % (
             s["library"], s["setting"], s["default"]) for s in jwt["settings"]))
         nbf = jwt["nbf_rejected"]
         if nbf["total"]:
-            lines.append("  %d ordered pair(s) issuer -> verifier where the issuer is ahead by more than the "
-                         "leeway (fresh tokens rejected: 'The token is not yet valid (nbf)'; expired tokens "
-                         "accepted late)%s:" % (nbf["total"], ", top %d" % nbf["shown"] if nbf["shown"] < nbf["total"] else ""))
+            lines.append("  %s:" % _nbf_heading(jwt))
             for pair in nbf["pairs"]:
                 lines.append("    %s -> %s: ahead %s +/- %s, rejected for %s, exp accepted %s late%s" % (
                     pair["issuer"], pair["verifier"], fmt_seconds(pair["ahead"]), fmt_seconds(pair["bound"]),
@@ -73,6 +87,10 @@ def _summary_lines(report):
         else:
             lines.append("  no pair of hosts is apart by more than the current leeway")
     return lines
+
+
+def _summary_lines(report):
+    return _fleet_lines(report) + [""] + _jwt_lines(report)
 
 
 @sanitised
@@ -103,60 +121,121 @@ def render_table(report):
 # ---------------------------------------------------------------- HTML
 
 _COLOURS = {"ok": "#2e7d32", "warning": "#b26a00", "critical": "#c62828", "unknown": "#616161"}
+# The chart's geometry in pixels: host names | axis | values; rows; the least half-length of an error bar.
+_LEFT, _WIDTH, _VALUES, _ROW, _TOP, _MIN_WHISKER, _TICK_GAP, _NAME_CHARS = 190, 640, 230, 22, 24, 3, 52, 26
+
+
+def _short(name, size=_NAME_CHARS):
+    """A host name that fits the chart's label column (the full name is in the point's title and the table)."""
+    return name if len(name) <= size else name[:size - 1] + "\u2026"
+
+
+def whisker(x, offset, bound, least=_MIN_WHISKER):
+    """The pixel ends of a host's error bar on the axis ``x``: offset +/- bound, at least ``least`` pixels each side
+    of the point so a bound far smaller than a pixel stays visible (the value column gives the exact bound)."""
+    centre = x(offset)
+    return min(x(offset - bound), centre - least), max(x(offset + bound), centre + least)
 
 
 def _svg_chart(report):
-    """Inline SVG: one row per measured host, offset dot with error bar, threshold bands."""
+    """Inline SVG: one row per measured host (name, offset dot with error bar, value), a symmetric log axis
+    (symlog.py) with labelled decades, threshold bands."""
+    esc = html.escape
     th = report["thresholds"]
     hosts = _sort_by_offset([h for h in report["hosts"] if h["measured"]])
-    extent = max([abs(h["offset"]) + h["bound"] for h in hosts] + [0.0])
-    span = max(extent * 1.15, th["warn_offset"] * 1.1, 1e-3)
-    left, width, row, top = 200, 560, 22, 24
-    height = top + row * max(len(hosts), 1) + 30
-
-    def x(value):
-        value = max(-span, min(span, value))
-        return left + (value + span) / (2 * span) * width
-
-    parts = ['<svg role="img" aria-label="Clock offsets per host" width="%d" height="%d" viewBox="0 0 %d %d">'
-             % (left + width + 20, height, left + width + 20, height)]
-    bottom = height - 30
+    span = symlog.span_for([abs(h["offset"]) + h["bound"] for h in hosts], th["crit_offset"])
+    x = symlog.scale(span, _LEFT, _WIDTH)
+    total = _LEFT + _WIDTH + _VALUES
+    height = _TOP + _ROW * max(len(hosts), 1) + 34
+    bottom = height - 34
+    parts = ['<svg class="chart" role="img" aria-label="Clock offset and error bound per host, symmetric log axis" '
+             'width="%d" height="%d" viewBox="0 0 %d %d">' % (total, height, total, height)]
     for lo, hi, colour in ((th["crit_offset"], span, "#fde0e0"), (th["warn_offset"], th["crit_offset"], "#fff3d6")):
         if lo < span:
             for a, b in ((x(lo), x(hi)), (x(-hi), x(-lo))):
                 parts.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>'
-                             % (a, top - 6, max(b - a, 0), bottom - top + 6, colour))
-    parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#999"/>' % (x(0), top - 6, x(0), bottom))
-    for tick in (-span, -span / 2, 0.0, span / 2, span):
-        parts.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>'
-                     % (x(tick), bottom + 14, html.escape(fmt_seconds(tick, True) if tick else "0 s")))
+                             % (a, _TOP - 6, max(b - a, 0), bottom - _TOP + 6, colour))
+    for value, px in symlog.ticks(span, x, _TICK_GAP):
+        parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>'
+                     % (px, _TOP - 6, px, bottom + 3, "#999" if value == 0 else "#e4e4e4"))
+        parts.append('<text class="tick" x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>'
+                     % (px, bottom + 14, esc(symlog.tick_label(value))))
+    parts.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle">offset (host - controller), '
+                 'symmetric log scale: linear within +/- %s</text>'
+                 % (x(0), bottom + 28, esc(symlog.tick_label(symlog.LINEAR_WITHIN)[1:])))
     for index, host in enumerate(hosts):
-        y = top + index * row + row // 2
+        y = _TOP + index * _ROW + _ROW // 2
         colour = _COLOURS[host["severity"]]
-        lo, hi = x(host["offset"] - host["bound"]), x(host["offset"] + host["bound"])
-        parts.append('<text x="%d" y="%d" font-size="12" text-anchor="end">%s</text>'
-                     % (left - 8, y + 4, html.escape(host["host"])))
-        parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="2"/>' % (lo, y, hi, y, colour))
+        lo, hi = whisker(x, host["offset"], host["bound"])
+        value = "%s +/- %s" % (fmt_seconds(host["offset"], True), fmt_seconds(host["bound"]))
+        parts.append('<g class="host" data-host="%s">' % esc(host["host"]))
+        parts.append('<text class="name" x="%d" y="%d" font-size="12" text-anchor="end">%s</text>'
+                     % (_LEFT - 8, y + 4, esc(_short(host["host"]))))
+        parts.append('<line class="bar" x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="2"/>'
+                     % (lo, y, hi, y, colour))
         for end in (lo, hi):
-            parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>' % (end, y - 4, end, y + 4, colour))
-        parts.append('<circle cx="%.1f" cy="%d" r="4" fill="%s"><title>%s %s +/- %s</title></circle>' % (
-            x(host["offset"]), y, colour, html.escape(host["host"]), html.escape(fmt_seconds(host["offset"], True)),
-            html.escape(fmt_seconds(host["bound"]))))
+            parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="1.5"/>'
+                         % (end, y - 5, end, y + 5, colour))
+        parts.append('<circle cx="%.1f" cy="%d" r="3.5" fill="%s"><title>%s %s</title></circle>'
+                     % (x(host["offset"]), y, colour, esc(host["host"]), esc(value)))
+        parts.append('<text class="value" x="%d" y="%d" font-size="11">%s</text></g>'
+                     % (_LEFT + _WIDTH + 10, y + 4, esc(value)))
     if not hosts:
-        parts.append('<text x="%d" y="%d" font-size="12">no host measured</text>' % (left, top + 12))
+        parts.append('<text x="%d" y="%d" font-size="12">no host measured</text>' % (_LEFT, _TOP + 12))
     parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _html_table(header, rows, css_class, wrap=()):
+    """A table of text cells; the columns numbered in ``wrap`` (names, free text) may wrap, the others do not."""
+    esc = html.escape
+    return '<table class="%s">\n<tr>%s</tr>\n%s\n</table>' % (
+        css_class, "".join("<th>%s</th>" % esc(cell) for cell in header),
+        "\n".join("<tr>%s</tr>" % "".join('<td%s>%s</td>' % (' class="wrap"' if index in wrap else "", esc(str(cell)))
+                                          for index, cell in enumerate(row)) for row in rows))
+
+
+# The failing pairs' columns: (header, cell of a pair given the current leeway), for the table and the HTML page.
+PAIR_COLUMNS = (
+    ("issuer", lambda pair, leeway: pair["issuer"]),
+    ("verifier", lambda pair, leeway: pair["verifier"]),
+    ("issuer ahead", lambda pair, leeway: fmt_seconds(pair["ahead"])),
+    ("+/-bound", lambda pair, leeway: fmt_seconds(pair["bound"])),
+    ("fresh tokens rejected for", lambda pair, leeway: fmt_seconds(pair["rejected_for"])),
+    ("exp accepted late", lambda pair, leeway: fmt_seconds(pair["ahead"] + leeway)),
+    ("certain", lambda pair, leeway: "yes" if pair["certain"] else "no (within error bound)"),
+)
+
+
+def _html_jwt(report):
+    """The JWT guidance: the recommendation, where to set it (a table), the failing pairs (a table)."""
+    esc = html.escape
+    jwt = report["jwt"]
+    parts = ["<p>Current leeway: %s s.</p>" % esc("%g" % jwt["current_leeway"])]
+    if jwt["recommended_leeway"] is None:
+        return "\n".join(parts + ["<p>No host measured: no recommendation.</p>"])
+    parts.append("<p><strong>%s</strong></p>" % esc(_recommendation(jwt)[0].upper() + _recommendation(jwt)[1:]))
+    parts.append(_html_table(["library", "setting", "default"], [
+        [s["library"], s["setting"], "%s s" % s["default"]] for s in jwt["settings"]], "jwt-settings", wrap=(1,)))
+    if jwt["nbf_rejected"]["total"]:
+        parts.append("<p>%s:</p>" % esc(_nbf_heading(jwt)))
+        parts.append(_html_table([header for header, _cell in PAIR_COLUMNS], [
+            [cell(pair, jwt["current_leeway"]) for _header, cell in PAIR_COLUMNS]
+            for pair in jwt["nbf_rejected"]["pairs"]], "jwt-pairs", wrap=(0, 1)))
+    else:
+        parts.append("<p>No pair of hosts is apart by more than the current leeway.</p>")
     return "\n".join(parts)
 
 
 @sanitised
 def render_html(report):
-    """One self-contained HTML page (inline CSS and SVG, no scripts, no external assets)."""
+    """One self-contained HTML page (inline CSS and SVG, no scripts, no external assets) that fits 1280 px."""
     esc = html.escape
     evaluation = report.get("evaluation") or {"label": "-", "reasons": []}
     rows = []
     for host in _sort_by_offset(report["hosts"]):
-        rows.append("<tr class=\"%s\"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+        rows.append("<tr class=\"%s\"><td class=\"wrap\">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"wrap\">%s</td></tr>" % (
                         host["severity"], esc(host["host"]), esc(fmt_seconds(host["offset"], True)),
                         esc(fmt_seconds(host["bound"])), esc(fmt_seconds(host["rtt"])), esc(host["chrony_state"] or "-"),
                         "-" if host["stratum"] is None else host["stratum"], esc(host["reference"] or "-"),
@@ -166,38 +245,48 @@ def render_html(report):
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fleetclock clock audit %(when)s</title>
 <style>
-body { font-family: sans-serif; margin: 1.5em; }
-table { border-collapse: collapse; font-size: 13px; }
-td, th { border: 1px solid #ccc; padding: 3px 6px; text-align: left; }
+body { font-family: sans-serif; margin: 1.5em; max-width: 100%%; }
+table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0; max-width: 100%%; }
+td, th { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; white-space: nowrap; }
+td.wrap { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
 tr.warning td { background: #fff3d6; } tr.critical td { background: #fde0e0; } tr.unknown td { background: #eee; }
-.status { font-weight: bold; } pre { background: #f6f6f6; padding: 0.8em; }
+.status { font-weight: bold; } li { overflow-wrap: anywhere; }
+svg.chart { max-width: 100%%; height: auto; }
 </style>
 </head>
 <body>
 <h1>Clock audit</h1>
-<p>Generated %(when)s. Offsets are host clock minus controller clock (positive = host ahead); bars show the error bound;
-bands show warn (%(warn)s) and crit (%(crit)s) offsets.</p>
+<p>Generated %(when)s. Offsets are host clock minus controller clock (positive = host ahead), on a symmetric log
+scale (linear within +/- %(linear)s, one step per decade beyond) so hosts seconds and milliseconds apart are all
+told apart. Bars show the error bound (drawn at least %(whisker)d px each side; the exact bound is written beside
+them); bands show warn (%(warn)s) and crit (%(crit)s) offsets.</p>
 <p class="status">Status: %(label)s</p>
 <ul>%(reasons)s</ul>
 %(svg)s
-<table>
+<table class="hosts">
 <tr><th>host</th><th>offset</th><th>+/-bound</th><th>rtt</th><th>chrony</th><th>stratum</th><th>reference</th>
 <th>chrony offset</th><th>leap</th><th>severity</th><th>reasons</th></tr>
 %(rows)s
 </table>
-<h2>Fleet summary and JWT guidance</h2>
-<pre>%(summary)s</pre>
+<h2>Fleet summary</h2>
+<ul class="fleet">%(fleet)s</ul>
+<h2>JWT guidance</h2>
+%(jwt)s
 </body>
 </html>
 """ % {
         "when": esc(report["generated_at_iso"]),
+        "linear": esc(symlog.tick_label(symlog.LINEAR_WITHIN)[1:]),
+        "whisker": _MIN_WHISKER,
         "warn": esc(fmt_seconds(report["thresholds"]["warn_offset"])),
         "crit": esc(fmt_seconds(report["thresholds"]["crit_offset"])),
         "label": esc(evaluation["label"]),
         "reasons": "".join("<li>%s</li>" % esc(reason) for reason in evaluation["reasons"]),
         "svg": _svg_chart(report),
         "rows": "\n".join(rows),
-        "summary": esc("\n".join(_summary_lines(report))),
+        "fleet": "".join("<li>%s</li>" % esc(line.strip()) for line in _fleet_lines(report)),
+        "jwt": _html_jwt(report),
     }

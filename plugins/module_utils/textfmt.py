@@ -43,6 +43,12 @@ def text_table(header, rows):
     return lines
 
 
+def terminal_block(text):
+    """``text`` as one block for the terminal, line for line: each line printable (no control or bidi character
+    can move the cursor or reorder a row), trailing blanks and the final newline dropped (the display adds one)."""
+    return "\n".join(printable(line).rstrip() for line in str(text).rstrip("\n").split("\n"))
+
+
 def sanitised(render):
     """A renderer sees the report with every string sanitised (hostout.clean)."""
     @functools.wraps(render)

@@ -45,6 +45,7 @@ options:
     default: reports/remediate
 extends_documentation_fragment:
   - fleetclock.timesync.options.fail_task
+  - fleetclock.timesync.options.show_table
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.controller_report
 seealso:

@@ -43,6 +43,7 @@ options:
 extends_documentation_fragment:
   - fleetclock.timesync.options.report_files
   - fleetclock.timesync.options.fail_task
+  - fleetclock.timesync.options.show_table
   - ansible.builtin.action_common_attributes
   - fleetclock.timesync.attributes.controller_report
 notes:

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the collection's controller-side actions share (clock_report, report_merge, audit_compare,
 clock_probe_batch): no connection, check mode supported, options checked against one ARGUMENT_SPEC,
-reading a clock-audit.json report, and writing one and returning its status (clock_report, report_merge)."""
+reading a clock-audit.json report, writing one and returning its status (clock_report, report_merge), and printing
+a table on the controller's stdout (show_table)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import (
     FILE_NAMES,
@@ -19,6 +21,9 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.report import 
     render_json,
     write_reports,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import terminal_block
+
+display = Display()
 
 
 class ControllerAction(ActionBase):
@@ -41,6 +46,12 @@ class ControllerAction(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         return result, args
 
+    @staticmethod
+    def show(table, args):
+        """Print ``table`` as it is in the .txt file when args show_table (docs/architecture.md, "Terminal output")."""
+        if args.get("show_table"):
+            display.display(terminal_block(table))
+
     def write_report(self, result, report, args):
         """Write ``report`` (args: formats, output_dir, prometheus_path) and return ``result`` with its table, the
         report as in the JSON file, the files, the status and the summary line; failed on CRITICAL or UNKNOWN
@@ -51,6 +62,7 @@ class ControllerAction(ActionBase):
             raise AnsibleActionFail("%s: cannot write the report (%s); check output_dir / prometheus_path" % (self.NAME, exc))
         evaluation = report["evaluation"]
         table = RENDERERS["table"](report)
+        self.show(table, args)
         line = summary(evaluation["label"], evaluation["reasons"])
         result.update(changed=False, table=table, report=json.loads(render_json(report)), files=files,
                       status=evaluation["status"], status_label=evaluation["label"], reasons=evaluation["reasons"],

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
-from conftest import ROOT, ansible_playbook
+from conftest import JSON_RESULTS, ROOT, assert_printed, ansible_playbook
 
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -56,12 +56,12 @@ all:
 def audit(request):
     """Run the audit with the per-host visits (default) or fleetclock_audit_batch=true: same results expected."""
     batch = ["-e", "fleetclock_audit_batch=true"] if request.param == "batch" else []
-    return lambda inventory, out_dir, *extra: run_audit(inventory, out_dir, *(batch + list(extra)))
+    return lambda inventory, out_dir, *extra, env=None: run_audit(inventory, out_dir, *(batch + list(extra)), env=env)
 
 
-def run_audit(inventory, out_dir, *extra):
+def run_audit(inventory, out_dir, *extra, env=None):
     return ansible_playbook("fleetclock.timesync.audit", "-i", inventory,
-                            "-e", "fleetclock_audit_output_dir=%s" % out_dir, *extra)
+                            "-e", "fleetclock_audit_output_dir=%s" % out_dir, *extra, env=env)
 
 
 def check_outputs(out_dir):
@@ -106,14 +106,16 @@ def test_warnings_only_exit_zero(audit, inventory, tmp_path):
     report = check_outputs(str(tmp_path))
     assert report["evaluation"]["label"] == "WARNING"
     assert report["fleet"]["unreachable"] == ["dead-ssh"]
-    assert "Clock audit" in proc.stdout  # the table is printed
+    assert_printed(proc.stdout, tmp_path / "clock-audit.txt")  # the checkout's yaml result format
 
 
 def test_limit_audits_only_the_limited_hosts(audit, inventory, tmp_path):
-    proc = audit(inventory, str(tmp_path), "--limit", "local-b", "-e", "fleetclock_audit_fail_on_unsynchronised=false")
+    proc = audit(inventory, str(tmp_path), "--limit", "local-b", "-e", "fleetclock_audit_fail_on_unsynchronised=false",
+                 env=JSON_RESULTS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = check_outputs(str(tmp_path))
     assert [h["host"] for h in report["hosts"]] == ["local-b"]
+    assert_printed(proc.stdout, tmp_path / "clock-audit.txt")  # Ansible's default (json) result format
 
 
 def test_bad_options_fail_before_any_host_is_contacted(audit, inventory, tmp_path):

@@ -13,14 +13,14 @@ import os
 
 import jsonschema
 import pytest
-from conftest import LOCAL_PAIR_INVENTORY, ROOT, ansible_playbook
+from conftest import JSON_RESULTS, LOCAL_PAIR_INVENTORY, ROOT, assert_printed, ansible_playbook
 
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 FILES = ["clock-audit.html", "clock-audit.json", "clock-audit.junit.xml", "clock-audit.prom", "clock-audit.txt"]
 
 
-def playbook(*args):
-    return ansible_playbook(*args)
+def playbook(*args, env=None):
+    return ansible_playbook(*args, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,7 @@ def test_none_merges_two_real_slices(slices, tmp_path):
     assert merged["merge"]["mode"] == "none" and merged["merge"]["corrected"] is False
     assert [s["hosts_total"] for s in merged["merge"]["slices"]] == [1, 1]
     assert "2 slice(s) merged" in proc.stdout
+    assert_printed(proc.stdout, out / "clock-audit.txt")
 
 
 def test_overlapping_slices_are_refused(slices, tmp_path):
@@ -124,8 +125,9 @@ def compare_playbook(tmp_path, before, after):
         rollout: {local-a: {outcome: unchanged}}
         output_dir: %s
         fail_task: false
+        show_table: true
 """ % (json.dumps(str(before)), json.dumps(str(after)), json.dumps(str(tmp_path / "compare"))))
-    return playbook(str(book))
+    return playbook(str(book), env=JSON_RESULTS)
 
 
 def test_compare_reads_a_report_or_its_directory(slices, tmp_path):
@@ -136,6 +138,7 @@ def test_compare_reads_a_report_or_its_directory(slices, tmp_path):
     assert [h["host"] for h in comparison["hosts"]] == ["local-a"]
     assert comparison["hosts"][0]["outcome"] == "unchanged"
     assert (tmp_path / "compare" / "remediate-compare.txt").read_text().startswith("host")
+    assert_printed(proc.stdout, tmp_path / "compare" / "remediate-compare.txt")  # json result format
 
 
 def test_compare_names_the_missing_report(slices, tmp_path):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import LOCAL_PAIR_INVENTORY
+from conftest import LOCAL_PAIR_INVENTORY, assert_printed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -86,6 +86,7 @@ def test_check_mode_remediate_changes_nothing(remediate_check):
     out, proc = remediate_check
     compare = (out / "remediate-compare.txt").read_text()
     assert "check_mode" in compare and "local-a" in compare
+    assert_printed(proc.stdout, out / "remediate-compare.txt")  # the comparison's table, as in the file
     before = load(out / "before" / "clock-audit.json")
     assert [h["host"] for h in before["hosts"]] == ["local-a"]
 

@@ -206,6 +206,7 @@ def test_html_is_self_contained_with_svg_and_escaped_names():
 def test_html_without_measured_hosts():
     page = report.render_html(fleet.aggregate({"a": DOWN}, now=NOW))
     assert "<svg" in page and "no host measured" in page
+    assert "No host measured: no recommendation." in page
 
 
 # ---------------------------------------------------------------- write_atomic
@@ -244,3 +245,13 @@ def test_write_reports_names_files_and_redirects_prometheus(tmp_path):
     # without prometheus_path the textfile goes next to the others
     assert report.write_reports(REPORTS["one"], ["prometheus"], str(tmp_path / "two")) == [
         str(tmp_path / "two" / "clock-audit.prom")]
+
+
+def test_html_jwt_guidance_and_failing_pairs_are_tables():
+    page = report.render_html(mixed())
+    parser = Collector()
+    parser.feed(page)
+    assert "pre" not in parser.tags  # no preformatted block to overflow the page
+    assert '<table class="jwt-settings">' in page and '<table class="jwt-pairs">' in page
+    assert "<th>fresh tokens rejected for</th>" in page
+    assert page.count('<g class="host"') == 5  # one labelled row per measured host
