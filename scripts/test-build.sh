@@ -13,6 +13,7 @@ tarball="$(ls "$work"/dist/fleetclock-timesync-*.tar.gz)"
 log "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
 # Only what users run or read (galaxy.yml build_ignore keeps the rest out): anything else fails the build step.
 allowed='^(MANIFEST\.json|FILES\.json|README\.md|CHANGELOG\.md|LICENSE|meta/|meta/runtime\.yml|meta/execution-environment\.yml'
+allowed+='|changelogs/|changelogs/changelog\.yaml|changelogs/config\.yaml'
 allowed+='|inventory/|inventory/airgap-example\.yml|(plugins|roles|playbooks|schemas|docs)/.*)$'
 unexpected="$(tar -tzf "$tarball" | grep -Ev "$allowed" || true)"
 pycache="$(tar -tzf "$tarball" | grep -E '(__pycache__|\.pyc$)' || true)"
