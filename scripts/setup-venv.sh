@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned tooling (ansible-core, molecule, testinfra, linters, pytest).
+# Create .venv with the pinned tooling (ansible-core, molecule, testinfra, linters, pytest, ansible-builder,
+# antsibull-changelog, antsibull-docs).
 # Re-runs are no-ops until requirements-dev.txt / requirements-lock.txt change. (Not requirements.txt: that name at
 # a collection's root is its runtime Python dependencies for ansible-builder; the runtime ones are in
 # meta/execution-environment.yml.)
