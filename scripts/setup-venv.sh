@@ -15,4 +15,4 @@ log "installing pinned tooling into $FC_VENV"
   -r "$FC_ROOT/requirements-dev.txt" -c "$FC_ROOT/requirements-lock.txt"
 rm -f "$FC_VENV"/.fleetclock-*
 touch "$stamp"
-log "venv ready: $("$FC_VENV/bin/ansible" --version | head -n1)"
+log "venv ready: $("$FC_VENV/bin/ansible" --version | sed -n 1p)"  # sed reads it all: no broken pipe

@@ -31,13 +31,14 @@ check_execution_environment() {
   grep -qx 'ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.16,<2.22 ansible-runner"' "$cf" \
     || die "the Containerfile's pip installs are not exactly ansible-core and ansible-runner: $(grep ANSIBLE_INSTALL_REFS= "$cf")"
   local extra
-  extra="$(cd "$ctx/_build" && ls requirements.txt bindep.txt 2>/dev/null || true)"
+  extra="$(ls "$ctx/_build/requirements.txt" "$ctx/_build/bindep.txt" 2>/dev/null || true)"
   [ -z "$extra" ] || die "the build context carries user Python/system requirements: $extra"
-  grep -q -- '--user-pip\|--user-bindep' "$cf" && die "the Containerfile adds user requirements to the introspection"
+  if grep -q -- '--user-pip\|--user-bindep' "$cf"; then die "the Containerfile adds user requirements to the introspection"; fi
   python3 "$ctx/_build/scripts/introspect.py" introspect "$coll" \
     --write-pip "$dir/requirements.txt" --write-bindep "$dir/bindep.txt" >/dev/null
-  [ ! -s "$dir/requirements.txt" ] && [ ! -s "$dir/bindep.txt" ] \
-    || die "the image build would install dependencies for the collection: $(cat "$dir/requirements.txt" "$dir/bindep.txt")"
+  if [ -s "$dir/requirements.txt" ] || [ -s "$dir/bindep.txt" ]; then
+    die "the image build would install dependencies for the collection: $(cat "$dir/requirements.txt" "$dir/bindep.txt")"
+  fi
   log "ansible-builder create: $(basename "$cf") + _build/ (no image built); installs the collection's tarball," \
     "pip: ansible-core, ansible-runner; the build's introspection adds nothing"
 }
