@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned tooling (ansible-core, molecule, testinfra, linters, pytest).
+# Create .venv with the pinned tooling (ansible-core, molecule, testinfra, linters, pytest, ansible-builder,
+# antsibull-changelog, antsibull-docs).
 # Re-runs are no-ops until requirements-dev.txt / requirements-lock.txt change. (Not requirements.txt: that name at
 # a collection's root is its runtime Python dependencies for ansible-builder; the runtime ones are in
 # meta/execution-environment.yml.)
@@ -14,4 +15,4 @@ log "installing pinned tooling into $FC_VENV"
   -r "$FC_ROOT/requirements-dev.txt" -c "$FC_ROOT/requirements-lock.txt"
 rm -f "$FC_VENV"/.fleetclock-*
 touch "$stamp"
-log "venv ready: $("$FC_VENV/bin/ansible" --version | head -n1)"
+log "venv ready: $("$FC_VENV/bin/ansible" --version | sed -n 1p)"  # sed reads it all: no broken pipe

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: clock_probe_batch
 short_description: Measure many hosts' clock offsets from one controller process
-version_added: 1.0.0
+version_added: 1.1.0
 description:
   - Runs M(fleetclock.timesync.clock_probe) for every host of O(hosts) from this one task, in threads of one
     controller process, instead of one Ansible worker process per host. Use it with C(run_once) and C(register);
