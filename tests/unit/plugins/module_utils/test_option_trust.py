@@ -24,6 +24,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.validation import check_type_int
 from ansible.utils.helpers import pct_to_int
+from conftest import weighted
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -206,9 +207,8 @@ _NUMBER = st.one_of(st.integers(-10 ** 6, 10 ** 6), st.integers(10 ** 300, 10 **
 _BOOL = st.one_of(st.booleans(), st.sampled_from(["yes", "no", "true", "False", "1", "0", "on", "off"]))
 
 
-def _mostly(good, bad=_NUMBER, weight=4):
-    """Valid values ``weight`` times out of ``weight + 1``, so that options are accepted as well as refused."""
-    return st.one_of(*([good] * weight + [bad]))
+def _mostly(good, bad=_NUMBER, weight=8):
+    return weighted(good, bad, weight)
 
 
 def _seconds(high=100):
