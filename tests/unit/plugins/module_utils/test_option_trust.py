@@ -392,8 +392,8 @@ def test_option_property_tests_saw_both_outcomes():
     """The property tests are not vacuous: each accepted options as well as refusing them."""
     if not any(seen["refused"] + seen["accepted"] for seen in SEEN.values()):
         pytest.skip("run together with the property tests")
-    print("option property tests: %s" % ", ".join("%s %d refused / %d accepted" % (kind, seen["refused"],
-                                                                                    seen["accepted"])
-                                                   for kind, seen in sorted(SEEN.items())))
+    counts = ["%s %d refused / %d accepted" % (kind, seen["refused"], seen["accepted"])
+              for kind, seen in sorted(SEEN.items())]
+    print("option property tests: %s" % ", ".join(counts))
     for kind, seen in SEEN.items():
         assert seen["refused"] >= EXAMPLES // 20 and seen["accepted"] >= EXAMPLES // 20, (kind, seen)
