@@ -423,7 +423,7 @@ def _check_file(variables, lines):
         assert by.get(key, [[key]])[0][1:] == ([config[key]] if config[key] else []), key
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+@settings(max_examples=EXAMPLES,  # derandomised, no database, no deadline: from the profile (tests/conftest.py)
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(VARIABLES)
 def test_any_input_is_refused_naming_the_variable_or_rendered_exactly(tmp_path_factory, overrides):
@@ -566,7 +566,7 @@ def test_airgap_catalogue_refused_naming_the_variable(case):
     assert any(var in e and needle in e for e in errors), errors
 
 
-@settings(max_examples=max(1, EXAMPLES // 3), deadline=None, derandomize=True, database=None,
+@settings(max_examples=max(1, EXAMPLES // 3),  # the rest from the profile (tests/conftest.py)
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.sampled_from(["m1", "c1"]), AIRGAP)
 def test_any_airgap_setting_is_refused_naming_the_variable_or_rendered_exactly(me, airgap):

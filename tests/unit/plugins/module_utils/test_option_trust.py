@@ -13,6 +13,7 @@ validators (audit_options, remediate).  No host, no file written: output paths a
   options are then rendered into every report format, whose numbers must be finite and the thresholds the ones asked
   for (the Prometheus file parsed line by line).
 """
+import decimal
 import json
 import math
 import os
@@ -257,7 +258,7 @@ REMEDIATE = st.fixed_dictionaries({}, optional={
 })
 EXAMPLES = max(1, int(os.environ.get("FLEETCLOCK_PROPERTY_EXAMPLES", "1500")) // 5)
 SEEN = dict((kind, {"refused": 0, "accepted": 0}) for kind in CHECKS)
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+PROPERTY = settings(max_examples=EXAMPLES,  # derandomised, no database, no deadline: from the profile (tests/conftest.py)
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -269,6 +270,11 @@ def _refused_naming_an_option(kind, options, errors):
 
 def _given(options, name):
     return options.get(name) is not None
+
+
+def _exact(value):
+    """The number an integer option was given, exactly (a text such as '1E30' is 10**30, not the float 1e30)."""
+    return decimal.Decimal(value) if isinstance(value, (int, float)) else decimal.Decimal(str(value).strip())
 
 
 def _same_path(accepted, given):
@@ -319,7 +325,7 @@ def test_audit_options_refused_naming_the_option_or_taken_as_asked(options):
     assert out["warn_offset"] <= out["crit_offset"] and out["warn_skew"] <= out["crit_skew"]
     assert isinstance(out["jwt_max_pairs"], int) and out["jwt_max_pairs"] >= 0
     if _given(options, "jwt_max_pairs"):
-        assert out["jwt_max_pairs"] == int(str(options["jwt_max_pairs"]))
+        assert out["jwt_max_pairs"] == _exact(options["jwt_max_pairs"])
     assert out["formats"] == [f for f in FORMATS if f in out["formats"]]
     if _given(options, "formats"):
         given_formats = options["formats"]
@@ -345,8 +351,9 @@ def test_probe_options_refused_naming_the_option_or_taken_as_asked(options):
     assert 0 < out["timeout"] <= MAX_PROBE_TIMEOUT and math.isfinite(out["target_bound"]) and out["target_bound"] >= 0
     for name in ("min_samples", "max_samples", "target_bound", "timeout", "workers"):
         if _given(options, name):
-            asked = options[name] if isinstance(options[name], int) else as_float(options[name])
-            assert out[name] == asked, (name, options[name], out[name])
+            integer = PROBE_SPEC[name]["type"] == "int"
+            asked = _exact(options[name]) if integer else as_float(options[name])
+            assert out[name] == asked and isinstance(out[name], int if integer else float), (name, options[name])
     assert out["workers"] is None or out["workers"] >= 1
 
 
