@@ -45,6 +45,13 @@ all:
 """
 
 
+def weighted(good, bad, weight=8):
+    """A hypothesis strategy drawing from ``good`` about ``weight`` times out of ``weight + 1``, else from ``bad``
+    (st.one_of does not weigh repeated branches), so that a property test accepts inputs as well as refusing them."""
+    from hypothesis import strategies as st  # pylint: disable=import-outside-toplevel
+    return st.sampled_from([False] * weight + [True]).flatmap(lambda refused: bad if refused else good)
+
+
 def find_ansible_playbook():
     """The ansible-playbook of the Python running the tests, else the one on PATH, else None."""
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")

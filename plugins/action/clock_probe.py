@@ -28,6 +28,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import probe_option_errors
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import current_visit
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import (
     MARK,
@@ -46,6 +47,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     split_after_last_marker,
     split_before_marker,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import number_option_errors
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
     MAX_QUOTE,
     clean,
@@ -177,16 +179,10 @@ class ActionModule(ActionBase):
     _execs = 0
 
     def _options(self):
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        problems = []
-        if args["min_samples"] < 1:
-            problems.append("min_samples must be at least 1 (got %d)" % args["min_samples"])
-        if args["max_samples"] < max(args["min_samples"], 1):
-            problems.append("max_samples (%d) must be at least min_samples (%d)" % (args["max_samples"], args["min_samples"]))
-        if not args["target_bound"] >= 0:
-            problems.append("target_bound must be >= 0 seconds (got %r)" % args["target_bound"])
-        if not 0 < args["timeout"] <= 3600:
-            problems.append("timeout must be between 0 and 3600 seconds (got %r)" % args["timeout"])
+        problems = number_option_errors(ARGUMENT_SPEC, self._task.args)
+        if not problems:
+            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            problems = probe_option_errors(args)
         if problems:
             raise AnsibleActionFail("fleetclock.timesync.clock_probe: " + "; ".join(problems))
         return args

@@ -24,6 +24,7 @@ from ansible.executor.task_executor import TaskExecutor
 
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import ARGUMENT_SPEC as PROBE_OPTIONS
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import sample_slots
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import probe_option_errors
 from ansible_collections.fleetclock.timesync.plugins.module_utils.batch import batch_result, current_visit, run_visits
 from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.fleetclock.timesync.plugins.plugin_utils.task_executor import adapter_for
@@ -65,12 +66,10 @@ class ActionModule(ControllerAction):
     def run(self, tmp=None, task_vars=None):
         result, args = self.start(tmp, task_vars)
         task_vars = task_vars or {}
+        problems = probe_option_errors(args)  # before any visit: the visits would each refuse the same options
+        if problems:
+            raise AnsibleActionFail("%s: %s" % (self.NAME, "; ".join(problems)))
         workers = args["workers"] if args["workers"] is not None else default_workers()
-        if workers < 1:
-            raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: workers must be at least 1 (got %d)" % workers)
-        if not 0 < args["timeout"] <= 3600:  # the visits check the rest of their options themselves
-            raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: timeout must be between 0 and 3600 seconds"
-                                    " (got %r)" % args["timeout"])
         hosts = args["hosts"]
         if hosts is None:
             if not self._task.run_once:

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import FORMATS, OptionError, check_output_dir
+from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import (
+    FORMATS,
+    OptionError,
+    check_output_dir,
+    check_prometheus_path,
+)
 from ansible_collections.fleetclock.timesync.plugins.module_utils.merge import MODES, MergeError, merge_reports
 from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction, read_report
 
@@ -40,10 +45,10 @@ class ActionModule(ControllerAction):
 
     def run(self, tmp=None, task_vars=None):
         result, args = self.start(tmp, task_vars)
-        if args["prometheus_path"] and not args["prometheus_path"].endswith(".prom"):
-            raise AnsibleActionFail("%s: prometheus_path must end in .prom, got %s" % (self.NAME, args["prometheus_path"]))
         try:
             check_output_dir(args["output_dir"])
+            if args["prometheus_path"]:
+                check_prometheus_path(args["prometheus_path"])
             reports = [_read_slice(path) for path in args["slices"]]
             report = merge_reports(reports, names=args["slices"], mode=args["mode"])
         except (MergeError, OptionError) as exc:

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_valid_host, show
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import (
+    STRATUM_MAX,
+    STRATUM_MIN,
+    validate_entry,
+)
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import access_error
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_valid_host, show, where
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_int
 
 DEFAULT_SITE = "all"
 DEFAULT_STRATUM = 8
@@ -117,6 +124,27 @@ def _master_errors(site_label, members, masters, records, masters_group):
     return errors
 
 
+def settings_errors(stratum, source_options):
+    """Errors of this host's own air-gap settings, named as the user set them (the plan copies them into
+    chrony_local and chrony_sources, whose checks would name those instead)."""
+    errors = []
+    number = as_int(stratum)
+    if number is None or not STRATUM_MIN <= number <= STRATUM_MAX:
+        errors.append("chrony_airgap_stratum must be between %d and %d, got %s" % (STRATUM_MIN, STRATUM_MAX, show(stratum)))
+    var = "chrony_airgap_source_options"
+    item = dict(source_options, hostname="192.0.2.1")  # a placeholder master: only the options are checked here
+    label = where(var, 0, item)
+    errors.extend(error.replace(label, var) for error in validate_entry("source", item, 0, var))
+    return errors
+
+
+def _network_errors(name, networks):
+    """Errors of a master's chrony_airgap_client_networks entries (they become its allow lines)."""
+    return ["time master %s: chrony_airgap_client_networks[%d] %s %s; use e.g. 192.0.2.0/24, 2001:db8::/32 or all"
+            % (name, index, show(network), access_error(network))
+            for index, network in enumerate(networks) if access_error(network)]
+
+
 def check_site(site_label, masters, clients, records, me):
     """Site-wide checks on every master: it does not poll itself, and it serves its site's clients (and the
     other masters).  Returns ``(errors, warnings)``: the same on every host of the site (``me`` only names
@@ -133,6 +161,10 @@ def check_site(site_label, masters, clients, records, me):
                             "cannot be evaluated from %s (gather its facts: include it in the play)" % (name, site_label, me))
             continue
         networks = list(networks)
+        bad = _network_errors(name, networks)
+        if bad:
+            errors.extend(bad)
+            continue
         if not networks:
             errors.append("time master %s of site '%s' has no chrony_airgap_client_networks: list the networks of "
                           "the site's clients (CIDRs) it must serve (the role never writes 'allow all' by itself)"
@@ -224,6 +256,7 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
     if "hostname" in options:
         plan["errors"].append("chrony_airgap_source_options must not set hostname (the masters' addresses are used)")
         options.pop("hostname")
+    plan["errors"].extend(settings_errors(stratum, options))
     clients = [name for name in members if name not in masters and (play_hosts is None or name in play_hosts)]
     errors, warnings = check_site(site_label, masters, clients, records, me)
     host = plan_host(me, records, masters, site_label, options, stratum, minsources)

@@ -8,6 +8,7 @@ Pure functions (check_output_dir() reads the file system, nothing else); no Ansi
 
 from __future__ import annotations
 
+import math
 import os
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool, as_float
@@ -55,8 +56,8 @@ def check_output_dir(path, what="output_dir"):
 
     Touches nothing: for a missing directory it checks the nearest existing parent.
     """
-    if not isinstance(path, str) or not path.strip():
-        raise OptionError("%s must be a non-empty path, got %r" % (what, path))
+    if not isinstance(path, str) or not path.strip() or "\0" in path:
+        raise OptionError("%s must be a non-empty path without NUL characters, got %r" % (what, path))
     probe = os.path.abspath(path)
     while not os.path.exists(probe):
         parent = os.path.dirname(probe)
@@ -109,11 +110,36 @@ def validate_options(options=None, check_paths=True):
         elif name == "output_dir":
             out[name] = check_output_dir(value) if check_paths else value
         else:
-            if not isinstance(value, str) or not value.endswith(".prom"):
-                raise OptionError("prometheus_path must be a file name ending in .prom "
-                                  "(the textfile collector reads only *.prom), got %r" % (value,))
-            if check_paths:
-                check_output_dir(os.path.dirname(os.path.abspath(value)), "the directory of prometheus_path")
-                value = os.path.abspath(value)
-            out[name] = value
+            out[name] = check_prometheus_path(value, check_paths)
     return out
+
+
+def check_prometheus_path(value, check_paths=True):
+    """``value`` (a *.prom file name), made absolute when ``check_paths`` (its directory checked as output_dir is);
+    raise OptionError otherwise."""
+    if not isinstance(value, str) or not value.endswith(".prom") or "\0" in value:
+        raise OptionError("prometheus_path must be a file name ending in .prom "
+                          "(the textfile collector reads only *.prom), got %r" % (value,))
+    if not check_paths:
+        return value
+    check_output_dir(os.path.dirname(os.path.abspath(value)), "the directory of prometheus_path")
+    return os.path.abspath(value)
+
+
+MAX_PROBE_TIMEOUT = 3600
+
+
+def probe_option_errors(args):
+    """What is wrong with clock_probe's (and clock_probe_batch's) converted options, as messages naming each."""
+    problems = []
+    if args["min_samples"] < 1:
+        problems.append("min_samples must be at least 1 (got %d)" % args["min_samples"])
+    if args["max_samples"] < max(args["min_samples"], 1):
+        problems.append("max_samples (%d) must be at least min_samples (%d)" % (args["max_samples"], args["min_samples"]))
+    if not (math.isfinite(args["target_bound"]) and args["target_bound"] >= 0):
+        problems.append("target_bound must be a finite number of seconds >= 0 (got %r)" % args["target_bound"])
+    if not 0 < args["timeout"] <= MAX_PROBE_TIMEOUT:
+        problems.append("timeout must be between 0 and %d seconds (got %r)" % (MAX_PROBE_TIMEOUT, args["timeout"]))
+    if args.get("workers") is not None and args["workers"] < 1:
+        problems.append("workers must be at least 1 (got %d)" % args["workers"])
+    return problems

@@ -9,24 +9,29 @@ Values may arrive as strings (``-e name=value``), so numbers and booleans are ac
 
 from __future__ import annotations
 
-import re
-
-from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool, as_int
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float as _number
 
 ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
 RESUME_MODES = ("auto", "rollback", "ignore")
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 def _serial_step_error(step, where):
-    if isinstance(step, str) and _PERCENT.match(step):
-        pct = float(_PERCENT.match(step).group(1))
-        if 0 < pct <= 100:
+    """None when Ansible's serial takes ``step`` as a batch of at least one host, else the message.
+
+    Ansible reads a serial step with ``int()`` (a text ending in ``%``: ``int()`` of the rest), so '12.5%', '25% '
+    and '2.0' fail there, after the before-audit; they are refused here, before anything runs."""
+    if isinstance(step, str) and step.endswith("%"):
+        pct = as_int(step[:-1])
+        if pct is not None and 0 < pct <= 100:
             return None
-        return "%s: %r must be a percentage above 0%% and at most 100%%" % (where, step)
-    num = _number(step)
-    if num is not None and num == int(num) and num >= 1:
+        return "%s: %r must be a percentage above 0%% and at most 100%% (a whole number, such as '25%%')" % (where, step)
+    if isinstance(step, float):
+        num = _number(step)
+        num = int(num) if num is not None and num == int(num) else None
+    else:
+        num = as_int(step)
+    if num is not None and num >= 1:
         return None
     return "%s: %r must be a batch size (an integer >= 1) or a percentage such as '25%%'" % (where, step)
 
@@ -81,8 +86,8 @@ def validate_options(options):
             errors.append("fleetclock_remediate_makestep: %r must be true or false" % (value,))
     if given("fleetclock_remediate_output_dir"):
         value = options["fleetclock_remediate_output_dir"]
-        if not isinstance(value, str) or not value.strip():
-            errors.append("fleetclock_remediate_output_dir: %r must be a non-empty path" % (value,))
+        if not isinstance(value, str) or not value.strip() or "\0" in value:
+            errors.append("fleetclock_remediate_output_dir: %r must be a non-empty path without NUL characters" % (value,))
     if given("fleetclock_remediate_resume"):
         value = options["fleetclock_remediate_resume"]
         if value not in RESUME_MODES:

@@ -66,3 +66,26 @@ def as_bool(value):
         if text in BOOL_FALSE:
             return False
     return None
+
+
+# ansible-core's own int check turns a text such as 'inf' into an OverflowError (a task failure that names no
+# option) and '1e999999' into minutes of CPU; its float check does the same with an int of 400 digits.
+_NUMBER_TYPES = ("int", "float")
+
+
+def number_option_errors(spec, options):
+    """Messages for the int and float options of an argument ``spec`` that ``options`` give as something other than a
+    finite number (an int is always one for an int option; a boolean never is, though ansible-core would take
+    false as 0); to be checked before ansible-core converts them."""
+    errors = []
+    for name in sorted(spec):
+        value = (options or {}).get(name)
+        kind = spec[name].get("type")
+        if kind not in _NUMBER_TYPES or value is None or isinstance(value, (dict, list)):
+            continue  # ansible-core's own check words those
+        if kind == "int" and as_int(value, strings=False) is not None:
+            continue
+        if as_float(value) is None:
+            errors.append("%s must be a finite %s, got %r" % (name, "whole number" if kind == "int" else "number",
+                                                              value))
+    return errors

@@ -22,6 +22,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.report import 
     write_reports,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import terminal_block
+from ansible_collections.fleetclock.timesync.plugins.module_utils.values import number_option_errors
 
 display = Display()
 
@@ -43,6 +44,9 @@ class ControllerAction(ActionBase):
     def start(self, tmp, task_vars):
         """ActionBase's result dict and the validated options."""
         result = super().run(tmp, task_vars)
+        problems = number_option_errors(self.ARGUMENT_SPEC, self._task.args)  # before ansible-core's int/float checks
+        if problems:
+            raise AnsibleActionFail("%s: %s" % (self.NAME, "; ".join(problems)))
         dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         return result, args
 

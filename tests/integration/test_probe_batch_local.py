@@ -129,14 +129,9 @@ def test_without_run_once_it_refuses_to_visit_every_host_from_every_host(tmp_pat
     ({"workers": 0}, "workers must be at least 1"),
     ({"timeout": 0}, "timeout must be between 0 and 3600"),
     ({"samples": 3}, "samples"),
+    # the probe's own options are checked once, before any host is visited (audit_options.probe_option_errors)
+    ({"min_samples": 4, "max_samples": 3}, "max_samples (3) must be at least min_samples (4)"),
 ])
 def test_bad_batch_options_fail(tmp_path, args, message):
     results, batch, proc = run_batch(tmp_path, {"plain": host()}, args)
     assert batch["failed"] is True and message in batch["msg"]
-
-
-def test_bad_probe_options_are_each_hosts_error(tmp_path):
-    """Options the probe checks (min/max samples) fail every visit, as the per-host task fails on every host."""
-    results, batch, proc = run_batch(tmp_path, {"a": host(), "b": host()}, {"min_samples": 4, "max_samples": 3})
-    for result in results.values():
-        assert result["status"] == "error" and "max_samples (3) must be at least min_samples (4)" in result["error"]

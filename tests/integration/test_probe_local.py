@@ -199,7 +199,9 @@ def test_check_mode_and_no_chrony(tmp_path):
     ({"min_samples": 0}, "min_samples must be at least 1"),
     ({"min_samples": 4, "max_samples": 3}, "max_samples (3) must be at least min_samples (4)"),
     ({"timeout": 0}, "timeout must be between 0 and 3600"),
-    ({"target_bound": "soon"}, "target_bound"),
+    # checked before ansible-core's own int check, which raised OverflowError on 'inf' naming no option
+    ({"target_bound": "soon", "min_samples": "inf"},
+     "min_samples must be a finite whole number, got 'inf'; target_bound must be a finite number, got 'soon'"),
     ({"samples": 3}, "samples"),
 ])
 def test_bad_options_fail(tmp_path, args, message):

@@ -133,6 +133,8 @@ def test_explicit_prometheus_path_and_results_var(tmp_path):
     ({"warn_offset": -1}, "warn_offset must be a finite number of seconds >= 0"),
     ({"formats": ["json", "pdf"]}, "pdf"),
     ({"output_dir": "/etc/hostname/reports"}, "is not a directory"),
+    # before ansible-core's int check, which raised OverflowError naming no option
+    ({"jwt_max_pairs": "inf"}, "jwt_max_pairs must be a finite whole number, got 'inf'"),
 ])
 def test_check_only_rejects_bad_options(tmp_path, args, message):
     args = dict({"output_dir": str(tmp_path / "r")}, **args)
