@@ -211,8 +211,10 @@ def test_shipped_version(distribution, family, major, expected):
     assert cv.shipped_version(VERSIONS, distribution, family, major) == expected
 
 
-@given(st.sampled_from(TARGETS), st.lists(st.sampled_from([o[0] for o in ENTRY_KINDS["source"]["options"]
-                                                            if o[1] == "flag"]), unique=True))
+SOURCE_FLAGS = [name for name, kind, *_rest in ENTRY_KINDS["source"]["options"] if kind == "flag"]
+
+
+@given(st.sampled_from(TARGETS), st.lists(st.sampled_from(SOURCE_FLAGS), unique=True))
 def test_a_source_renders_on_a_version_exactly_when_no_error_says_otherwise(target, flags):
     _dist, _major, version = target
     source = dict({"hostname": "ntp.example.com"}, **{name: True for name in flags})
