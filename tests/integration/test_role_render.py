@@ -225,7 +225,7 @@ UBUNTU_POOLS = ["pool ntp.ubuntu.com iburst maxsources 4", "pool 0.ubuntu.pool.n
 def distro(sources, files, chrony_version, daemon_options):
     """What one distribution version gets: its default sources and files, the chrony it ships (the role's
     __chrony_versions), chronyd's options; `chronyd -p` (the parse check) and NTS come with chrony 4.0."""
-    new = chrony_version >= "4.0"
+    new = tuple(int(part) for part in chrony_version.split(".")) >= (4, 0)
     return dict(files, sources=sources, settings={"chrony_version": chrony_version, "daemon_options": daemon_options,
                                                   "parse_check": new, "supports_nts": new})
 
