@@ -138,7 +138,7 @@ def _entry_errors(kind, items, var, version, os_label):
             continue
         for name in item:
             since = ENTRY_OPTIONS_SINCE[kind].get(name)
-            if since and item[name] not in (None, False) and not has(version, since):
+            if since and item[name] is not None and item[name] is not False and not has(version, since):
                 errors.append(_needs("%s[%d]" % (var, index), "option '%s'" % name, since, version, os_label,
                                      "remove %s" % name))
     return errors
