@@ -24,6 +24,13 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render 
     render_daemon_options,
     render_entry,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_versions import (
+    can_print_config,
+    has_nts,
+    parse_version,
+    shipped_version,
+    version_errors,
+)
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool
 
 
@@ -58,9 +65,39 @@ def chrony_config_lines(config):
     return _rendered(render_config, config)
 
 
-def chrony_daemon_options(options, container=False):
+def chrony_daemon_options(options, container=False, version=None):
     """chronyd's command-line options for the service's options file (checked), plus -x in a container."""
-    return _rendered(render_daemon_options, options, as_bool(container) is True)
+    return _rendered(render_daemon_options, options, as_bool(container) is True, version)
+
+
+def _parsed_version(version, name):
+    parsed = parse_version(version)
+    if parsed is None:
+        raise AnsibleFilterError("%s expects a chrony version such as 4.3, got %r" % (name, version))
+    return parsed
+
+
+def chrony_shipped_version(facts, versions):
+    """The chrony version the host's distribution version ships (from the role's table), or none."""
+    if not isinstance(facts, dict) or not isinstance(versions, dict):
+        raise AnsibleFilterError("chrony_shipped_version expects the host's facts and the versions table (dicts), "
+                                 "got %r, %r" % (type(facts).__name__, type(versions).__name__))
+    return shipped_version(versions, facts.get("distribution"), facts.get("os_family"),
+                           facts.get("distribution_major_version"))
+
+
+def chrony_version_features(version):
+    """What the role's tasks need to know of a chrony version: parse check (chronyd -p) and NTS."""
+    parsed = _parsed_version(version, "chrony_version_features")
+    return {"version": "%d.%d" % parsed, "print_config": can_print_config(parsed), "nts": has_nts(parsed)}
+
+
+def chrony_validate_version(settings, version, os_label, daemon_default=None):
+    """Errors for settings that chrony ``version`` (on ``os_label``) does not accept (empty: none)."""
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("chrony_validate_version expects a dict of chrony_* settings, got %r" % (settings,))
+    return version_errors(settings, _parsed_version(version, "chrony_validate_version"), to_native(os_label),
+                          daemon_default)
 
 
 def chrony_validate_sources(sources, var="chrony_sources"):
@@ -169,6 +206,9 @@ class FilterModule:
             "chrony_refclock_line": chrony_refclock_line,
             "chrony_config_lines": chrony_config_lines,
             "chrony_daemon_options": chrony_daemon_options,
+            "chrony_shipped_version": chrony_shipped_version,
+            "chrony_version_features": chrony_version_features,
+            "chrony_validate_version": chrony_validate_version,
             "chrony_validate_sources": chrony_validate_sources,
             "chrony_validate_refclocks": chrony_validate_refclocks,
             "chrony_validate_config": chrony_validate_config,

@@ -23,6 +23,15 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options
     REFCLOCK_DRIVERS,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import validate_daemon_options
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_versions import (
+    DIRECTIVES,
+    EXTRA_DIRECTIVES_SINCE,
+    daemon_option_since,
+    has,
+    option_since,
+    parse_version,
+    version_text,
+)
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import (
     as_float,
     as_int,
@@ -115,8 +124,29 @@ def _refclock_head(item, var):
 _HEADS = {"source": _source_head, "refclock": _refclock_head}
 
 
-def render_entry(kind, item, var=None):
-    """One ``server``/``pool``/``refclock`` line from an entry of ENTRY_KINDS (options in the table's order)."""
+def _version(version, var="chrony_version"):
+    """(major, minor) of the target's chrony ("4.3" or already parsed), or None (no version given: nothing is
+    refused for its release)."""
+    if version is None or isinstance(version, tuple):
+        return version
+    parsed = parse_version(version)
+    if parsed is None:
+        _refuse(var, version, "a chrony version such as 4.3")
+    return parsed
+
+
+def _check_since(version, since, var, what):
+    if version is not None and not has(version, since):
+        raise RenderError("refusing to write %s into chrony.conf: %s needs chrony %s or later, the target has %s"
+                          % (var, what, version_text(since), version_text(version)))
+
+
+def render_entry(kind, item, var=None, version=None):
+    """One ``server``/``pool``/``refclock`` line from an entry of ENTRY_KINDS (options in the table's order).
+
+    ``version``: the target's chrony ("4.3"); an option that release does not have is refused (RenderError).
+    """
+    version = _version(version)
     spec = ENTRY_KINDS[kind]
     var = var or spec["var"]
     if not isinstance(item, dict):
@@ -127,6 +157,8 @@ def render_entry(kind, item, var=None):
         label = "%s.%s" % (var, name)
         if value is None:
             continue
+        if value is not False:  # a flag set to false writes nothing
+            _check_since(version, option_since(kind, name), label, "option '%s'" % name)
         if option_kind == "flag":
             if flag(value, label):
                 words.append(name)
@@ -137,10 +169,10 @@ def render_entry(kind, item, var=None):
     return " ".join(words)
 
 
-def _entries(kind, items, var):
+def _entries(kind, items, var, version):
     if not isinstance(items, list):
         _refuse(var, items, "a list")
-    return [render_entry(kind, item, "%s[%d]" % (var, index)) for index, item in enumerate(items)]
+    return [render_entry(kind, item, "%s[%d]" % (var, index), version) for index, item in enumerate(items)]
 
 
 def _optional(directive, value, render, var):
@@ -178,22 +210,38 @@ def _log(names):
     return ["log " + " ".join(names)]
 
 
+def _if_known(directive, value, version):
+    """``value``, or None when the target's chrony does not have ``directive`` (it is then not written)."""
+    return value if version is None or has(version, DIRECTIVES[directive]) else None
+
+
+def _extra_line(text, var, version):
+    words = line(text, var).split()
+    since = EXTRA_DIRECTIVES_SINCE.get(words[0].lower()) if words else None
+    if since:
+        _check_since(version, since, var, "directive " + words[0])
+    return text
+
+
 def render_config(config):
     """The lines of chrony.conf (without the ``ansible_managed`` header) from the role's resolved values.
 
     ``config`` keys: cloud, origin, sources, refclocks (the resolved lists), driftfile, makestep
-    ({threshold, limit}), minsources, maxdistance, rtcsync, keyfile, leapsectz, ntsdumpdir (None when the
-    chrony version has no NTS), logdir, log, allow, deny, local, cmdport_disabled, extra_lines.
+    ({threshold, limit}), minsources, maxdistance, rtcsync, keyfile, leapsectz, ntsdumpdir, logdir, log, allow,
+    deny, local, cmdport_disabled, extra_lines, and version: the target's chrony ("3.5"; None: no limit). A
+    directive that release does not have (chrony_versions.DIRECTIVES) is left out (ntsdumpdir before 4.0); a
+    source or refclock option it does not have is refused.
     """
     c = config
+    version = _version(c.get("version"))
     makestep = c.get("makestep") or {}
     if not isinstance(makestep, dict):
         _refuse("chrony_makestep", makestep, "a dict")
     allow = c.get("allow") or []
     lines = ["# fleetclock.timesync.chrony: cloud %s, sources from %s."
              % (word(c.get("cloud"), "chrony_cloud"), word(c.get("origin"), "origin"))]
-    lines += _entries("source", c.get("sources") or [], "chrony_sources")
-    lines += _entries("refclock", c.get("refclocks") or [], "chrony_refclocks")
+    lines += _entries("source", c.get("sources") or [], "chrony_sources", version)
+    lines += _entries("refclock", c.get("refclocks") or [], "chrony_refclocks", version)
     lines += ["", "driftfile " + path(c.get("driftfile"), "chrony_driftfile"),
               "makestep %s %s" % (number(makestep.get("threshold"), "chrony_makestep.threshold"),
                                   number(makestep.get("limit"), "chrony_makestep.limit", integer=True))]
@@ -202,7 +250,7 @@ def render_config(config):
     lines += ["rtcsync"] if flag(c.get("rtcsync", False), "chrony_rtcsync") else []
     lines += _optional("keyfile", c.get("keyfile"), path, "chrony_keyfile")
     lines += _optional("leapsectz", c.get("leapsectz"), word, "chrony_leapsectz")
-    lines += _optional("ntsdumpdir", c.get("ntsdumpdir"), path, "chrony_ntsdumpdir")
+    lines += _optional("ntsdumpdir", _if_known("ntsdumpdir", c.get("ntsdumpdir"), version), path, "chrony_ntsdumpdir")
     lines += _optional("logdir", c.get("logdir"), path, "chrony_logdir")
     lines += _log(c.get("log"))
     lines += ["", "# Serving time: %s." % ("allowed for the networks below" if allow else "nobody (no allow line)")]
@@ -219,16 +267,23 @@ def render_config(config):
         if not isinstance(extra, list):
             _refuse("chrony_extra_lines", extra, "a list")
         lines += ["", "# chrony_extra_lines"]
-        lines += [line(text, "chrony_extra_lines[%d]" % index) for index, text in enumerate(extra)]
+        lines += [_extra_line(text, "chrony_extra_lines[%d]" % index, version) for index, text in enumerate(extra)]
     return lines
 
 
-def render_daemon_options(options, container=False):
-    """chronyd's options for the service's options file: the checked words, plus ``-x`` in a container."""
+def render_daemon_options(options, container=False, version=None):
+    """chronyd's options for the service's options file: the checked words, plus ``-x`` in a container.
+
+    ``version``: the target's chrony ("3.5"); an option (or -F level) that release does not have is refused.
+    """
     errors = validate_daemon_options(options)
     if errors:
         raise RenderError("refusing to write chronyd's options: " + "; ".join(errors))
+    version = _version(version)
     words = (options or "").split()
+    for index, option in enumerate(words):
+        value = words[index + 1] if index + 1 < len(words) else None
+        _check_since(version, daemon_option_since(option, value), "chrony_daemon_options", "chronyd option " + option)
     if container and "-x" not in words:
         words.append("-x")
     return " ".join(words)

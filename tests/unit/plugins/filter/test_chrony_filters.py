@@ -71,3 +71,22 @@ def test_detect_cloud_refuses_non_dict():
         F["chrony_detect_cloud"]("aws", {})
     with pytest.raises(AnsibleError, match="dict of chrony_"):
         F["chrony_validate_config"]([])
+
+
+def test_version_filters():
+    table = {"Ubuntu": {"20": "3.5", "22": "4.2"}, "RedHat": {"8": "4.5"}}
+    facts = {"distribution": "Rocky", "os_family": "RedHat", "distribution_major_version": "8"}
+    assert F["chrony_shipped_version"](facts, table) == "4.5"
+    assert F["chrony_version_features"]("3.5") == {"version": "3.5", "print_config": False, "nts": False}
+    assert F["chrony_version_features"](4.0) == {"version": "4.0", "print_config": True, "nts": True}
+    errors = F["chrony_validate_version"]({"chrony_sources": [{"hostname": "a.example", "nts": True}]}, "3.5",
+                                          "Ubuntu 20.04")
+    assert errors == ["chrony_sources[0]: option 'nts' needs chrony 4.0 or later; Ubuntu 20.04 ships chrony 3.5, "
+                      "so remove nts"]
+    assert F["chrony_daemon_options"]("-F 2", False, "4.5") == "-F 2"
+    with pytest.raises(AnsibleError, match="-F needs chrony 4.1 or later, the target has 4.0"):
+        F["chrony_daemon_options"]("-F 2", False, "4.0")
+    with pytest.raises(AnsibleError, match="expects a chrony version such as 4.3"):
+        F["chrony_version_features"]("latest")
+    with pytest.raises(AnsibleError, match="expects the host's facts"):
+        F["chrony_shipped_version"]("Ubuntu", table)
