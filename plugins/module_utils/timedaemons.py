@@ -26,6 +26,7 @@ import math
 import re
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
+    MAX_OUTPUT,
     over_cap,
     quote,
     sanitise,
@@ -323,3 +324,191 @@ def parse_kernel(timedatectl=None, ntptime=None):
         if match:
             return ("unsynchronised" if int(match.group(1), 16) & STA_UNSYNC else "synchronised"), source
     return "unknown", None
+
+
+# ---------------------------------------------------------------- the probe's daemon part (same exec as chrony's)
+
+MARK = "@@fleetclock-daemon@@"
+DAEMON_OUTER_TIMEOUT = 5
+_SECTION_RE = re.compile(r"^" + re.escape(MARK) + r" (\w+)(?: (.*))?$")
+# timesyncd's process name and what pgrep -x sees (comm is cut at 15 characters).
+_PROCESSES = ((CHRONY, "chronyd", "chronyd"), (TIMESYNCD, "systemd-timesyncd", "systemd-timesyn"), (NTPD, "ntpd", "ntpd"))
+NO_DAEMON = ("no time daemon runs in this PID namespace (looked for chronyd, systemd-timesyncd, ntpd/ntpsec "
+             "and openntpd)")
+CONTAINER_KERNEL = ("this host is a container: the kernel's verdict is its host's kernel, the same for every "
+                    "container there, not this container's")
+
+
+def daemons_probe_command(outer_timeout=DAEMON_OUTER_TIMEOUT, max_output=MAX_OUTPUT):
+    """One POSIX sh command: which daemons run (``MARK active NAME...``), whether this is a container
+    (``MARK container yes|no``), then each running daemon's own status tools and the kernel's verdict, each
+    between ``MARK <section>`` and ``MARK rc N``; capped by ``head -c`` where head has -c, every tool call
+    bounded by ``timeout`` where there is one.  A daemon counts when a process of its name runs in this PID
+    namespace (NSpid depth compared, so a daemon in a container below is not this host's); ntpd is openntpd
+    when ntpctl is installed.  timedatectl show-timesync is only asked when timesyncd runs: asking it
+    otherwise would start timesyncd through dbus activation.  Always exits 0.
+    """
+    tool = "$T"
+    up = " ".join((
+        "fc_ns() { while read -r k v; do if [ \"$k\" = NSpid: ]; then set -- $v; echo $#; return; fi; done"
+        " <\"$1\"; echo 0; };",
+        "s=$(fc_ns /proc/self/status 2>/dev/null);",
+        "fc_up() { for p in $(pidof \"$1\" 2>/dev/null || pgrep -x \"$2\" 2>/dev/null); do",
+        "if [ \"$(fc_ns /proc/$p/status 2>/dev/null)\" = \"$s\" ]; then return 0; fi; done; return 1; };",
+    ))
+
+    def section(name, command):
+        return "echo '%s %s'; %s %s 2>&1; echo \"%s rc $?\";" % (MARK, name, tool, command, MARK)
+
+    return " ".join((
+        'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin";',
+        "T=; if timeout 1 true >/dev/null 2>&1; then T='timeout %d'; fi;" % int(outer_timeout),
+        "H=cat; if head -c 1 </dev/null >/dev/null 2>&1; then H='head -c %d'; fi;" % (int(max_output) + 1),
+        up,
+        "{",
+        "a=;",
+        "fc_up chronyd chronyd && a=\"$a %s\";" % CHRONY,
+        "fc_up systemd-timesyncd systemd-timesyn && a=\"$a %s\";" % TIMESYNCD,
+        "if fc_up ntpd ntpd; then if command -v ntpctl >/dev/null 2>&1; then a=\"$a %s\"; else a=\"$a %s\"; fi; fi;"
+        % (OPENNTPD, NTPD),
+        "echo \"%s active$a\";" % MARK,
+        "v=$(systemd-detect-virt -c 2>/dev/null); c=no;",
+        "if [ -e /.dockerenv ] || [ -e /run/.containerenv ] || { [ -n \"$v\" ] && [ \"$v\" != none ]; }; then c=yes; fi;",
+        "echo \"%s container $c\";" % MARK,
+        "case \" $a \" in *' %s '*)" % TIMESYNCD,
+        "if [ -e /run/systemd/timesync/synchronized ]; then echo '%s flag yes'; else echo '%s flag no'; fi;" % (MARK, MARK),
+        "if command -v timedatectl >/dev/null 2>&1; then",
+        section("timesyncd_show", "timedatectl show-timesync"),
+        section("timesyncd_status", "timedatectl timesync-status"),
+        "fi;; esac;",
+        "case \" $a \" in *' %s '*) if command -v ntpq >/dev/null 2>&1; then" % NTPD,
+        section("ntpq_rv", "ntpq -c rv"), section("ntpq_peers", "ntpq -pn"),
+        "else echo '%s ntpq_missing'; fi;; esac;" % MARK,
+        "case \" $a \" in *' %s '*)" % OPENNTPD,
+        section("ntpctl_status", "ntpctl -s status"), section("ntpctl_peers", "ntpctl -s peers"),
+        ";; esac;",
+        "if command -v timedatectl >/dev/null 2>&1; then",
+        section("kernel_timedatectl", "timedatectl show -p NTPSynchronized"),
+        "elif command -v ntptime >/dev/null 2>&1; then",
+        section("kernel_ntptime", "ntptime"),
+        "fi;",
+        "} | $H;",
+        "exit 0",
+    ))
+
+
+def _probe_sections(text):
+    """{name: (text, rc)} of the MARK-delimited sections and {name: arg} of the one-line ones (linear)."""
+    sections, lines, current = {}, {}, None
+    parts = {}
+    for line in text.splitlines():
+        match = _SECTION_RE.match(line.strip())
+        if not match:
+            if current is not None:
+                parts[current].append(line + "\n")
+            continue
+        name, arg = match.group(1), (match.group(2) or "").strip()
+        if name == "rc" and current is not None:
+            sections[current] = ("".join(parts.pop(current)), int(arg) if arg.lstrip("-").isdigit() else None)
+            current = None
+        elif name in ("active", "container", "flag", "ntpq_missing"):
+            lines[name] = arg
+        elif name != "rc":
+            current = name
+            parts[name] = []
+    for name, collected in parts.items():  # cut short (head -c, a timeout): what came
+        sections[name] = ("".join(collected), None)
+    return sections, lines
+
+
+def _ok(sections, name):
+    """The text of section ``name`` when its command exited 0, else None."""
+    text, rc = sections.get(name, (None, None))
+    return text if rc == 0 else None
+
+
+def _daemon_view(name, sections, lines):
+    if name == TIMESYNCD:
+        flag = {"yes": True, "no": False}.get(lines.get("flag"))
+        show = _ok(sections, "timesyncd_show")
+        got = parse_timesyncd(show, _ok(sections, "timesyncd_status"), flag)
+        failed = sections.get("timesyncd_show")
+        if show is None and failed is not None and got["error"]:
+            got["error"] = "%s; timedatectl show-timesync said %s" % (got["error"], quote(failed[0].strip(), 120))
+        return got
+    if name == NTPD:
+        if "ntpq_missing" in lines:
+            return view(NTPD, "unknown", error="ntpd runs but ntpq is not installed: its state cannot be read")
+        rv = sections.get("ntpq_rv", ("", None))[0]
+        return parse_ntpd(rv, _ok(sections, "ntpq_peers"))
+    if name == OPENNTPD:
+        return parse_openntpd(sections.get("ntpctl_status", ("", None))[0], _ok(sections, "ntpctl_peers"))
+    return None
+
+
+def parse_daemons_probe(stdout):
+    """The output of daemons_probe_command() as ``{"active": [names], "views": {name: view}, "kernel": {...}}``,
+    or None when it holds no daemon markers (an older probe, or the command did not run).  Never raises."""
+    if not isinstance(stdout, (str, bytes, bytearray)):
+        return None
+    if over_cap(stdout):
+        return {"active": [], "views": {}, "kernel": kernel_view("unknown", None, None),
+                "error": too_large("time daemon probe output", stdout)}
+    sections, lines = _probe_sections(sanitise(stdout))
+    if "active" not in lines:
+        return None
+    active = [name for name in lines["active"].split() if name in DAEMONS]
+    views = {}
+    for name in active:
+        got = _daemon_view(name, sections, lines)
+        if got is not None:
+            views[name] = got
+    state, source = parse_kernel(_ok(sections, "kernel_timedatectl"), _ok(sections, "kernel_ntptime"))
+    container = {"yes": True, "no": False}.get(lines.get("container"))
+    return {"active": active, "views": views, "kernel": kernel_view(state, source, container), "error": None}
+
+
+def kernel_view(state, source, container):
+    """The kernel's verdict: state (KERNEL_STATES), the tool that read it, whether the host is a container."""
+    return {"state": state, "source": source, "container": container}
+
+
+def _chrony_view(chrony, reference):
+    tracking = chrony.get("tracking") if isinstance(chrony.get("tracking"), dict) else {}
+    return view(CHRONY, chrony.get("state"), reference(tracking), tracking.get("stratum"), chrony.get("offset"),
+                chrony.get("error_bound"), chrony.get("error"))
+
+
+def host_daemon(chrony, daemons, reference):
+    """The host's time daemon as the report shows it: the view of the first running daemon of DAEMONS (chrony's
+    from ``chrony``, chronyc.py's dict), plus ``active`` (every running daemon), ``kernel`` and ``warnings``
+    (several daemons at once; the kernel disagreeing with the daemon).  ``daemons``: parse_daemons_probe's
+    result or None (an older probe: chrony's view alone).  ``reference``: probe_result.reference."""
+    chrony = chrony if isinstance(chrony, dict) else {"state": "unknown"}
+    if not isinstance(daemons, dict):
+        out = _chrony_view(chrony, reference)
+        out.update(active=None, kernel=None, warnings=[])
+        return out
+    active, views = daemons.get("active") or [], dict(daemons.get("views") or {})
+    if CHRONY in active or chrony.get("state") not in ("missing", "not_running"):
+        views[CHRONY] = _chrony_view(chrony, reference)
+    chosen = next((views[name] for name in DAEMONS if name in active and name in views), None)
+    if chosen is None:
+        if chrony.get("state") not in ("missing", None):
+            chosen = _chrony_view(chrony, reference)
+        else:
+            chosen = view(None, "missing", error=daemons.get("error") or NO_DAEMON)
+    out = dict(chosen)
+    warnings = []
+    if len(active) > 1:
+        warnings.append("several time daemons run at once and fight over the clock: %s; keep one"
+                        % ", ".join(views.get(name, {}).get("daemon") or name for name in active))
+    kernel = daemons.get("kernel") or kernel_view("unknown", None, None)
+    if kernel["state"] != "unknown" and out["state"] in ("synchronised", "unsynchronised") \
+            and kernel["state"] != out["state"]:
+        warnings.append("the kernel's timex status says %s (%s) but %s says %s%s" % (
+            kernel["state"], kernel["source"], out["daemon"], out["state"],
+            " (%s)" % CONTAINER_KERNEL if kernel.get("container") else
+            ": the daemon may not be steering this clock (no clock control)"))
+    out.update(active=active, kernel=kernel, warnings=warnings)
+    return out

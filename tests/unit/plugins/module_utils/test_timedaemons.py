@@ -188,3 +188,76 @@ def test_output_over_the_cap_is_a_reason():
         for parse in PARSERS:
             got = parse(flood)
             assert got["state"] == "error" and "KiB" in got["error"]
+
+
+def _ref(tracking):
+    return tracking.get("ref_name") or tracking.get("ref_id")
+
+
+CHRONY_SYNCED = {"state": "synchronised", "tracking": {"ref_id": "0A000001", "ref_name": "ntp1", "stratum": 2},
+                 "sources": [], "offset": 1e-6, "error_bound": 1e-4, "error": None}
+CHRONY_MISSING = {"state": "missing", "tracking": None, "sources": [], "offset": None, "error_bound": None,
+                  "error": "chronyc is not installed"}
+
+
+@pytest.mark.parametrize("name, daemon, state, reference", [
+    ("probe_timesyncd_synced.txt", "systemd-timesyncd", "synchronised", "172.18.0.2"),
+    ("probe_ntpsec_synced.txt", "ntpsec", "synchronised", "172.18.0.2"),
+    ("probe_openntpd_unsynced.txt", "openntpd", "unsynchronised", None),
+])
+def test_real_probe_output_in_a_container(name, daemon, state, reference):
+    probe = td.parse_daemons_probe(fixture(name))
+    host = td.host_daemon(CHRONY_MISSING, probe, _ref)
+    assert (host["daemon"], host["state"], host["reference"]) == (daemon, state, reference)
+    assert host["kernel"] == {"state": "unsynchronised", "source": "timedatectl", "container": True}
+    if state == "synchronised":  # the daemon's claim against the (host's) kernel: flagged, attributed to the host
+        (warning,) = host["warnings"]
+        assert "kernel" in warning and "container" in warning and "host's kernel" in warning
+    else:
+        assert host["warnings"] == []
+
+
+def test_chrony_server_probe_keeps_chronys_view():
+    host = td.host_daemon(CHRONY_SYNCED, td.parse_daemons_probe(fixture("probe_chrony_server.txt")), _ref)
+    assert (host["daemon"], host["state"], host["reference"], host["stratum"]) == ("chrony", "synchronised", "ntp1", 2)
+    assert host["active"] == ["chrony"]
+
+
+def test_no_daemon_is_missing_with_a_reason():
+    probe = td.parse_daemons_probe("@@fleetclock-daemon@@ active\n@@fleetclock-daemon@@ container no\n")
+    host = td.host_daemon(CHRONY_MISSING, probe, _ref)
+    assert host["state"] == "missing" and "no time daemon runs" in host["error"]
+    assert host["kernel"]["state"] == "unknown"
+
+
+def test_two_daemons_are_a_warning_naming_them():
+    text = fixture("probe_timesyncd_synced.txt").replace("active systemd-timesyncd", "active chrony systemd-timesyncd")
+    host = td.host_daemon(CHRONY_SYNCED, td.parse_daemons_probe(text), _ref)
+    assert host["daemon"] == "chrony" and host["active"] == ["chrony", "systemd-timesyncd"]
+    assert any("several time daemons" in w and "chrony, systemd-timesyncd" in w for w in host["warnings"])
+
+
+def test_older_probe_without_daemon_markers_is_chrony_alone():
+    assert td.parse_daemons_probe("@@fleetclock-chrony@@ missing\n") is None
+    host = td.host_daemon(CHRONY_SYNCED, None, _ref)
+    assert host["daemon"] == "chrony" and host["active"] is None and host["warnings"] == []
+
+
+def test_openntpd_synced_line_from_ntpctl_format():
+    """Not captured (no container reaches it): the line ntpctl.c prints, "clock synced, stratum %u"."""
+    got = td.parse_openntpd("1/1 peers valid, clock synced, stratum 9\n",
+                            fixture("openntpd_peers_valid.txt").replace("\n    1 ", "\n *  1 "))
+    assert got["state"] == "synchronised" and got["stratum"] == 9 and got["reference"] == "172.18.0.2"
+
+
+@given(st.lists(st.sampled_from(PIECES + [
+    "@@fleetclock-daemon@@ active chrony ntpd openntpd systemd-timesyncd\n", "@@fleetclock-daemon@@ rc 0\n",
+    "@@fleetclock-daemon@@ ntpq_rv\n", "@@fleetclock-daemon@@ timesyncd_show\n", "@@fleetclock-daemon@@ flag yes\n",
+    "@@fleetclock-daemon@@ ntpctl_status\n", "@@fleetclock-daemon@@ kernel_timedatectl\n", "NTPSynchronized=yes\n",
+    "@@fleetclock-daemon@@ container yes\n", "@@fleetclock-daemon@@ rc x\n"]), max_size=40).map("".join))
+@settings(max_examples=400)
+def test_garbled_probe_output_never_raises(text):
+    probe = td.parse_daemons_probe(text)
+    for chrony in (CHRONY_SYNCED, CHRONY_MISSING, None):
+        host = td.host_daemon(chrony, probe, _ref)
+        assert host["state"] in STATES
