@@ -331,8 +331,6 @@ def parse_kernel(timedatectl=None, ntptime=None):
 MARK = "@@fleetclock-daemon@@"
 DAEMON_OUTER_TIMEOUT = 5
 _SECTION_RE = re.compile(r"^" + re.escape(MARK) + r" (\w+)(?: (.*))?$")
-# timesyncd's process name and what pgrep -x sees (comm is cut at 15 characters).
-_PROCESSES = ((CHRONY, "chronyd", "chronyd"), (TIMESYNCD, "systemd-timesyncd", "systemd-timesyn"), (NTPD, "ntpd", "ntpd"))
 NO_DAEMON = ("no time daemon runs in this PID namespace (looked for chronyd, systemd-timesyncd, ntpd/ntpsec "
              "and openntpd)")
 CONTAINER_KERNEL = ("this host is a container: the kernel's verdict is its host's kernel, the same for every "
@@ -343,37 +341,45 @@ def daemons_probe_command(outer_timeout=DAEMON_OUTER_TIMEOUT, max_output=MAX_OUT
     """One POSIX sh command: which daemons run (``MARK active NAME...``), whether this is a container
     (``MARK container yes|no``), then each running daemon's own status tools and the kernel's verdict, each
     between ``MARK <section>`` and ``MARK rc N``; capped by ``head -c`` where head has -c, every tool call
-    bounded by ``timeout`` where there is one.  A daemon counts when a process of its name runs in this PID
-    namespace (NSpid depth compared, so a daemon in a container below is not this host's); ntpd is openntpd
+    bounded by ``timeout`` where there is one.  A daemon counts when a process of its name (/proc/PID/comm, read
+    by the shell itself: one pass, no process per daemon) runs in this PID namespace (NSpid depth compared, so a
+    daemon in a container below is not this host's); ntpd is openntpd
     when ntpctl is installed.  timedatectl show-timesync is only asked when timesyncd runs: asking it
-    otherwise would start timesyncd through dbus activation.  Always exits 0.
+    otherwise would start timesyncd through dbus activation.  The kernel's verdict: ``timedatectl show -p
+    NTPSynchronized`` where systemd is the init (/run/systemd/system), else ``ntptime`` where installed.  A
+    container: /.dockerenv, /run/.containerenv (podman) or /run/systemd/container (systemd's own record); files
+    only, no process.  Always exits 0.
     """
     tool = "$T"
-    up = " ".join((
-        "fc_ns() { while read -r k v; do if [ \"$k\" = NSpid: ]; then set -- $v; echo $#; return; fi; done"
-        " <\"$1\"; echo 0; };",
-        "s=$(fc_ns /proc/self/status 2>/dev/null);",
-        "fc_up() { for p in $(pidof \"$1\" 2>/dev/null || pgrep -x \"$2\" 2>/dev/null); do",
-        "if [ \"$(fc_ns /proc/$p/status 2>/dev/null)\" = \"$s\" ]; then return 0; fi; done; return 1; };",
+    # one pass over /proc/*/comm in the shell itself (no process per daemon, no pgrep/pidof needed), then the
+    # NSpid depth of each match compared with the shell's own
+    running = " ".join((
+        "fc_ns() { d=0; while read -r k v; do if [ \"$k\" = NSpid: ]; then set -- $v; d=$#; break; fi; done"
+        " <\"$1\"; } 2>/dev/null;",
+        "fc_ns /proc/self/status; s=$d; f=' ';",
+        "for c in /proc/[0-9]*/comm; do read -r n 2>/dev/null <\"$c\" || continue; case $n in",
+        "chronyd|systemd-timesyn|ntpd) fc_ns \"${c%/comm}/status\"; if [ \"$d\" = \"$s\" ]; then f=\"$f$n \"; fi;;",
+        "esac; done;",
     ))
 
     def section(name, command):
-        return "echo '%s %s'; %s %s 2>&1; echo \"%s rc $?\";" % (MARK, name, tool, command, MARK)
+        return "fc_t; echo '%s %s'; %s %s 2>&1; echo \"%s rc $?\";" % (MARK, name, tool, command, MARK)
 
     return " ".join((
         'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin";',
-        "T=; if timeout 1 true >/dev/null 2>&1; then T='timeout %d'; fi;" % int(outer_timeout),
-        "H=cat; if head -c 1 </dev/null >/dev/null 2>&1; then H='head -c %d'; fi;" % (int(max_output) + 1),
-        up,
+        # whether timeout works is tried (one process) only before the first tool call; head: looked up only
+        "T=; t=; fc_t() { if [ -z \"$t\" ]; then t=1; if timeout 1 true >/dev/null 2>&1; then T='timeout %d'; fi; fi; };"
+        % int(outer_timeout),
+        "H=cat; if command -v head >/dev/null 2>&1; then H='head -c %d'; fi;" % (int(max_output) + 1),
+        running,
         "{",
         "a=;",
-        "fc_up chronyd chronyd && a=\"$a %s\";" % CHRONY,
-        "fc_up systemd-timesyncd systemd-timesyn && a=\"$a %s\";" % TIMESYNCD,
-        "if fc_up ntpd ntpd; then if command -v ntpctl >/dev/null 2>&1; then a=\"$a %s\"; else a=\"$a %s\"; fi; fi;"
+        "case $f in *' chronyd '*) a=\"$a %s\";; esac;" % CHRONY,
+        "case $f in *' systemd-timesyn'*) a=\"$a %s\";; esac;" % TIMESYNCD,
+        "case $f in *' ntpd '*) if command -v ntpctl >/dev/null 2>&1; then a=\"$a %s\"; else a=\"$a %s\"; fi;; esac;"
         % (OPENNTPD, NTPD),
         "echo \"%s active$a\";" % MARK,
-        "v=$(systemd-detect-virt -c 2>/dev/null); c=no;",
-        "if [ -e /.dockerenv ] || [ -e /run/.containerenv ] || { [ -n \"$v\" ] && [ \"$v\" != none ]; }; then c=yes; fi;",
+        "c=no; if [ -e /.dockerenv ] || [ -e /run/.containerenv ] || [ -s /run/systemd/container ]; then c=yes; fi;",
         "echo \"%s container $c\";" % MARK,
         "case \" $a \" in *' %s '*)" % TIMESYNCD,
         "if [ -e /run/systemd/timesync/synchronized ]; then echo '%s flag yes'; else echo '%s flag no'; fi;" % (MARK, MARK),
@@ -387,9 +393,10 @@ def daemons_probe_command(outer_timeout=DAEMON_OUTER_TIMEOUT, max_output=MAX_OUT
         "case \" $a \" in *' %s '*)" % OPENNTPD,
         section("ntpctl_status", "ntpctl -s status"), section("ntpctl_peers", "ntpctl -s peers"),
         ";; esac;",
-        "if command -v timedatectl >/dev/null 2>&1; then",
-        section("kernel_timedatectl", "timedatectl show -p NTPSynchronized"),
-        "elif command -v ntptime >/dev/null 2>&1; then",
+        "k=1; if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then",
+        "fc_t; echo '%s kernel_timedatectl'; %s timedatectl show -p NTPSynchronized 2>&1; k=$?; echo \"%s rc $k\"; fi;"
+        % (MARK, tool, MARK),
+        "if [ \"$k\" != 0 ] && command -v ntptime >/dev/null 2>&1; then",
         section("kernel_ntptime", "ntptime"),
         "fi;",
         "} | $H;",

@@ -204,6 +204,7 @@ CHRONY_MISSING = {"state": "missing", "tracking": None, "sources": [], "offset":
     ("probe_timesyncd_synced.txt", "systemd-timesyncd", "synchronised", "172.18.0.2"),
     ("probe_ntpsec_synced.txt", "ntpsec", "synchronised", "172.18.0.2"),
     ("probe_openntpd_unsynced.txt", "openntpd", "unsynchronised", None),
+    ("probe_openntpd_synced_adjtime_stub.txt", "openntpd", "synchronised", "172.18.0.2"),
 ])
 def test_real_probe_output_in_a_container(name, daemon, state, reference):
     probe = td.parse_daemons_probe(fixture(name))
@@ -243,11 +244,12 @@ def test_older_probe_without_daemon_markers_is_chrony_alone():
     assert host["daemon"] == "chrony" and host["active"] is None and host["warnings"] == []
 
 
-def test_openntpd_synced_line_from_ntpctl_format():
-    """Not captured (no container reaches it): the line ntpctl.c prints, "clock synced, stratum %u"."""
-    got = td.parse_openntpd("1/1 peers valid, clock synced, stratum 9\n",
-                            fixture("openntpd_peers_valid.txt").replace("\n    1 ", "\n *  1 "))
+def test_openntpd_synced_with_adjtime_stubbed():
+    """Real openntpd output once adjtime() succeeds (an LD_PRELOAD stub in the container: see the fixtures' README)."""
+    got = td.parse_openntpd(fixture("openntpd_status_synced_adjtime_stub.txt"),
+                            fixture("openntpd_peers_synced_adjtime_stub.txt"))
     assert got["state"] == "synchronised" and got["stratum"] == 9 and got["reference"] == "172.18.0.2"
+    assert got["offset"] == pytest.approx(0.006e-3) and got["error_bound"] == pytest.approx(0.006e-3 + 0.087e-3 / 2)
 
 
 @given(st.lists(st.sampled_from(PIECES + [
