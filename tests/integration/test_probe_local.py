@@ -43,7 +43,7 @@ def run_probe(tmp_path, hosts, args=None, extra=()):
     return report["plays"][0]["tasks"][0]["hosts"], proc
 
 
-CONTRACT = {"status", "error", "clock", "chrony", "changed"}
+CONTRACT = {"status", "error", "clock", "chrony", "daemons", "changed"}
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/false"}
 
 
