@@ -263,3 +263,15 @@ def test_garbled_probe_output_never_raises(text):
     for chrony in (CHRONY_SYNCED, CHRONY_MISSING, None):
         host = td.host_daemon(chrony, probe, _ref)
         assert host["state"] in STATES
+
+
+def test_probe_command_runs_here_and_parses():
+    """The real command on this machine (no daemon of its own: another namespace's daemons must not count)."""
+    import subprocess
+    proc = subprocess.run(["/bin/sh", "-c", td.daemons_probe_command()], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    probe = td.parse_daemons_probe(proc.stdout)
+    assert probe is not None and isinstance(probe["active"], list), proc.stdout
+    assert set(probe["active"]) <= set(td.DAEMONS)
+    assert probe["kernel"]["state"] in td.KERNEL_STATES
