@@ -127,7 +127,8 @@ def _ntp_message(value):
     match = _NTPMESSAGE_RE.search(value or "")
     if not match:
         return {}
-    return {key: val.strip() for key, _, val in (part.strip().partition("=") for part in match.group(1).split(","))}
+    pairs = (part.strip().partition("=") for part in match.group(1).split(","))
+    return {pair[0]: pair[2].strip() for pair in pairs}
 
 
 def _status_fields(text):

@@ -29,6 +29,7 @@ def probe(offset, state="synchronised"):
             "chrony": {"state": state, "tracking": tracking, "sources": [], "offset": 1e-5,
                        "error_bound": 2e-4, "error": None}}
 
+
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "timedaemons")
 MISSING = chronyc.chrony_result("missing", error="chronyc is not installed (not found in PATH, /usr/sbin, /sbin)")
 
