@@ -493,8 +493,10 @@ def host_daemon(chrony, daemons, reference):
     (several daemons at once; the kernel disagreeing with the daemon).  ``daemons``: parse_daemons_probe's
     result or None (an older probe: chrony's view alone).  ``reference``: probe_result.reference."""
     chrony = chrony if isinstance(chrony, dict) else {"state": "unknown"}
-    if not isinstance(daemons, dict):
+    if not isinstance(daemons, dict):  # not read: chrony's view, named chrony only when chrony answered
         out = _chrony_view(chrony, reference)
+        if out["state"] in ("missing", "unknown", "error", None):
+            out["daemon"] = None
         out.update(active=None, kernel=None, warnings=[])
         return out
     active, views = daemons.get("active") or [], dict(daemons.get("views") or {})
