@@ -203,6 +203,7 @@ CHRONY_MISSING = {"state": "missing", "tracking": None, "sources": [], "offset":
 
 @pytest.mark.parametrize("name, daemon, state, reference", [
     ("probe_timesyncd_synced.txt", "systemd-timesyncd", "synchronised", "172.18.0.2"),
+    ("probe_timesyncd_synced_debian13.txt", "systemd-timesyncd", "synchronised", "172.18.0.2"),
     ("probe_ntpsec_synced.txt", "ntpsec", "synchronised", "172.18.0.2"),
     ("probe_openntpd_unsynced.txt", "openntpd", "unsynchronised", None),
     ("probe_openntpd_synced_adjtime_stub.txt", "openntpd", "synchronised", "172.18.0.2"),
