@@ -37,6 +37,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import
     parse_chrony_probe,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils import probe_result
+from ansible_collections.fleetclock.timesync.plugins.module_utils import timedaemons
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import (
     ClockParseError,
     Sample,
@@ -177,6 +178,7 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _visit = None
     _execs = 0
+    _daemons = None
 
     def _options(self):
         problems = number_option_errors(ARGUMENT_SPEC, self._task.args)
@@ -219,8 +221,9 @@ class ActionModule(ActionBase):
         return Sample(t0, t1, remote, resolution)
 
     def _first_command(self):
-        """``date; (chrony probe); MARK; date``: the host's clock read first and last (clock.py)."""
-        return "%s; (%s); echo '%s'; %s" % (DATE_COMMAND, chrony_probe_command(), CLOCK_END_MARK, DATE_COMMAND)
+        """``date; (chrony probe); (time daemon probe); MARK; date``: the host's clock read first and last (clock.py)."""
+        return "%s; (%s); (%s); echo '%s'; %s" % (DATE_COMMAND, chrony_probe_command(), timedaemons.daemons_probe_command(),
+                                                  CLOCK_END_MARK, DATE_COMMAND)
 
     def _sample_with_chrony(self):
         """First round trip: ``date``, the chrony probe, ``date`` again, in one command.
@@ -241,6 +244,9 @@ class ActionModule(ActionBase):
         chrony_text, end_text = split_after_last_marker(rest, CLOCK_END_MARK)
         if end_text is None and not rest:  # no chrony markers: the end reading may follow the first
             clock_text, end_text = split_after_last_marker(clock_text, CLOCK_END_MARK)
+        clock_text, daemon_head = split_before_marker(clock_text, timedaemons.MARK)
+        chrony_text, daemon_tail = split_before_marker(chrony_text, timedaemons.MARK)
+        self._daemons = timedaemons.parse_daemons_probe(daemon_head + daemon_tail)
         chrony = parse_chrony_probe(chrony_text, res.get("rc"), stderr)
         try:
             remote, resolution = parse_remote_time(clock_text)
@@ -281,6 +287,7 @@ class ActionModule(ActionBase):
                 try:
                     if opts["collect_chrony"]:
                         probe["chrony"], first = self._sample_with_chrony()
+                        probe["daemons"] = self._daemons
                         if self._visit is not None:
                             self._visit.chrony = probe["chrony"]
                         if isinstance(first, ClockParseError):

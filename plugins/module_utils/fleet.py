@@ -23,6 +23,8 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.records import
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 
 SCHEMA_VERSION = 1
+# 1: hosts carry a ``daemon`` section (records.DAEMON_FIELDS); readers of 1.0 keep working (only additions).
+SCHEMA_MINOR = 1
 GENERATOR = "fleetclock.timesync.clock_report"
 SIGN_CONVENTION = "offset = host clock - controller clock; positive = host ahead"
 SEVERITIES = ("ok", "warning", "critical", "unknown")
@@ -91,6 +93,7 @@ def build_report(records, controller, opts, now=None, generator=GENERATOR, sign_
         fleet["checks"].append(check("controller", "warning", controller["warning"]))
     report = {
         "schema_version": SCHEMA_VERSION,
+        "schema_minor": SCHEMA_MINOR,
         "generator": generator,
         "generated_at": now,
         "generated_at_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),

@@ -9,7 +9,9 @@ A probe result is a dict of exactly ``KEYS``::
      "error": why the visit did not complete (str) or None,
      "clock": clock.estimate(...) - offset, bound, rtt, samples, resolution - or None (no sample),
      "chrony": chronyc.chrony_result(...) - state (one of STATES), tracking, sources, offset,
-               error_bound, error - or None (a failure Ansible reported before the probe ran)}
+               error_bound, error - or None (a failure Ansible reported before the probe ran),
+     "daemons": timedaemons.parse_daemons_probe(...) - the time daemons running (active), each one's view,
+                the kernel's verdict - or None (not read: an older probe, a visit that stopped first)}
 
 clock_probe (one host), clock_probe_batch (every host, module_utils/batch.py) and clock_report
 (what a host registered) build and read it only through this module; records.py turns it into a
@@ -19,12 +21,13 @@ report's host record.  A new daemon or field is added here first.  Pure function
 from __future__ import annotations
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils import chronyc
+from ansible_collections.fleetclock.timesync.plugins.module_utils import timedaemons
 
 # chrony's states and reference ids are chronyc.py's (the parser that produces them); named here as part of the contract.
 STATES = chronyc.STATES
 REF_LOCAL = chronyc.REF_LOCAL
 REF_NONE = chronyc.REF_NONE
-KEYS = ("status", "error", "clock", "chrony")
+KEYS = ("status", "error", "clock", "chrony", "daemons")
 STATUSES = ("ok", "unreachable", "timeout", "error")
 # How the report judges a chrony state (every other state of STATES: synchronised, local).
 UNSYNCHRONISED_STATES = ("unsynchronised", "not_running")
@@ -33,14 +36,14 @@ UNKNOWN_STATES = ("missing", "no_access", "error", "unknown")
 LOCAL_REFERENCE = "LOCAL"
 
 
-def result(status, error=None, clock=None, chrony=None):
-    """A probe result from its four parts."""
-    return {"status": status, "error": error, "clock": clock, "chrony": chrony}
+def result(status, error=None, clock=None, chrony=None, daemons=None):
+    """A probe result from its five parts."""
+    return {"status": status, "error": error, "clock": clock, "chrony": chrony, "daemons": daemons}
 
 
-def ok(clock=None, chrony=None):
-    """A visit that completed (the probe fills in clock and chrony as it goes)."""
-    return result("ok", None, clock, chrony)
+def ok(clock=None, chrony=None, daemons=None):
+    """A visit that completed (the probe fills in clock, chrony and daemons as it goes)."""
+    return result("ok", None, clock, chrony, daemons)
 
 
 def unknown_chrony(error):
@@ -118,3 +121,8 @@ def reference(tracking):
     if ref_id in ("", REF_NONE):
         return None
     return tracking.get("ref_name") or ref_id
+
+
+def host_daemon(result):
+    """The host's time daemon as a record shows it (timedaemons.host_daemon) from its probe result."""
+    return timedaemons.host_daemon(result.get("chrony"), result.get("daemons"), reference)

@@ -20,8 +20,10 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result i
     STATUSES,
     UNKNOWN_STATES,
     UNSYNCHRONISED_STATES,
+    host_daemon,
     reference,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.timedaemons import CHRONY, KERNEL_STATES
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, as_int
 
@@ -29,7 +31,10 @@ NO_RESULT = "no_result"
 CLOCK_FIELDS = ("offset", "bound", "rtt", "samples", "execs", "resolution")  # execs: optional, older probes have none
 CHRONY_FIELDS = ("chrony_state", "chrony_error", "stratum", "reference", "chrony_offset", "chrony_error_bound",
                  "leap_status")
-FIELDS = ("host", "status", "error", "measured") + CLOCK_FIELDS + CHRONY_FIELDS
+# The host's time daemon (timedaemons.host_daemon, the kernel's verdict flattened): the record's ``daemon`` section.
+DAEMON_FIELDS = ("daemon", "state", "reference", "stratum", "offset", "error_bound", "error", "active",
+                 "kernel_state", "kernel_source", "container", "warnings")
+FIELDS = ("host", "status", "error", "measured") + CLOCK_FIELDS + CHRONY_FIELDS + ("daemon",)
 _WHAT = {"unreachable": "unreachable", "timeout": "timed out", "error": "probe failed", "ok": "no clock sample"}
 
 
@@ -51,9 +56,32 @@ def _blank(name):
     return record
 
 
-def _record(name, status, error, clock, chrony):
-    """A record from a host's status and error, ``clock`` (CLOCK_FIELDS) and ``chrony`` (CHRONY_FIELDS) or None."""
+def _strings(value):
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else None
+
+
+def _daemon(value):
+    """A record's ``daemon`` section (DAEMON_FIELDS) with every value checked, or None (not read: an older probe
+    or report)."""
+    if not isinstance(value, dict):
+        return None
+    state, kernel = value.get("state"), value.get("kernel_state")
+    container = value.get("container")
+    return {"daemon": _text(value.get("daemon")), "state": state if state in STATES else "unknown",
+            "reference": _text(value.get("reference")), "stratum": _whole(value.get("stratum")),
+            "offset": _num(value.get("offset")), "error_bound": _num(value.get("error_bound")),
+            "error": _text(value.get("error")), "active": _strings(value.get("active")),
+            "kernel_state": kernel if kernel in KERNEL_STATES else None,
+            "kernel_source": _text(value.get("kernel_source")),
+            "container": container if isinstance(container, bool) else None,
+            "warnings": _strings(value.get("warnings")) or []}
+
+
+def _record(name, status, error, clock, chrony, daemon=None):
+    """A record from a host's status and error, ``clock`` (CLOCK_FIELDS), ``chrony`` (CHRONY_FIELDS) and
+    ``daemon`` (DAEMON_FIELDS) or None."""
     rec = _blank(name)
+    rec["daemon"] = _daemon(daemon)
     rec["status"] = status if status in STATUSES else "error"
     rec["error"] = _text(error) if status in STATUSES else "malformed probe result: status %r" % (status,)
     if isinstance(chrony, dict):
@@ -85,7 +113,13 @@ def host_record(name, result):
                 "chrony_offset": chrony.get("offset"), "chrony_error_bound": chrony.get("error_bound"),
                 "stratum": tracking.get("stratum"), "reference": reference(tracking),
                 "leap_status": tracking.get("leap_status")}
-    return _record(name, result.get("status"), result.get("error"), result.get("clock"), view)
+    daemon = None
+    if isinstance(chrony, dict) or isinstance(result.get("daemons"), dict):
+        daemon = dict(host_daemon(result))
+        kernel = daemon.pop("kernel", None) or {}
+        daemon.update(kernel_state=kernel.get("state"), kernel_source=kernel.get("source"),
+                      container=kernel.get("container"))
+    return _record(name, result.get("status"), result.get("error"), result.get("clock"), view, daemon)
 
 
 def shifted(record, offset=0.0, bound=0.0):
@@ -103,7 +137,7 @@ def shifted(record, offset=0.0, bound=0.0):
     if record.get("chrony_state") is not None:
         chrony = {key: record.get(key) for key in CHRONY_FIELDS}
         chrony["reference"] = chrony["reference"] or None
-    return _record(name, record.get("status"), record.get("error"), clock, chrony)
+    return _record(name, record.get("status"), record.get("error"), clock, chrony, record.get("daemon"))
 
 
 def check(kind, level, message):
@@ -133,9 +167,42 @@ def _clock_checks(rec, th):
     return checks
 
 
+def _other_daemon(rec):
+    """The name of the host's time daemon when it is not chrony (chrony not running), else None."""
+    daemon = rec.get("daemon") or {}
+    if daemon.get("daemon") in (None, CHRONY) or CHRONY in (daemon.get("active") or []):
+        return None
+    return daemon["daemon"]
+
+
+def _daemon_checks(rec):
+    """Findings about the host's time daemon when it is not chrony, and the daemon warnings (several daemons at
+    once, the kernel disagreeing).  Another daemon's unsynchronised state is a warning: fail_on_unsynchronised
+    judges chrony only (making it judge every daemon would turn today's warnings into failures: a breaking change)."""
+    daemon = rec.get("daemon")
+    if not daemon:
+        return []
+    checks = [check("daemon", "warning", text) for text in daemon["warnings"]]
+    name, state, error = _other_daemon(rec), daemon["state"], daemon["error"]
+    if name is None or rec["status"] != "ok":
+        return checks
+    if state in UNSYNCHRONISED_STATES:
+        checks.append(check("daemon", "warning", "%s is %s%s" % (
+            name, "not running" if state == "not_running" else "not synchronised", ": %s" % error if error else "")))
+    elif state in UNKNOWN_STATES:
+        checks.append(check("daemon", "warning", "%s state %s: sync status unknown%s" % (
+            name, state, " (%s)" % error if error else "")))
+    elif state == "local":
+        checks.append(check("daemon", "info", "%s follows its own local clock: expected only on an air-gapped "
+                            "master" % name))
+    return checks
+
+
 def _chrony_checks(rec):
     state, error = rec["chrony_state"], rec["chrony_error"]
     checks = []
+    if _other_daemon(rec) is not None and state in ("missing", "not_running"):
+        return checks  # the host keeps time with another daemon: judged by _daemon_checks
     if state in UNSYNCHRONISED_STATES:
         if state == "not_running":
             detail = error or "chronyd is not running"
@@ -160,7 +227,7 @@ def judge(record, thresholds):
 
     ``thresholds``: warn_offset and crit_offset in seconds.
     """
-    checks = _clock_checks(record, thresholds) + _chrony_checks(record)
+    checks = _clock_checks(record, thresholds) + _chrony_checks(record) + _daemon_checks(record)
     levels = [item["level"] for item in checks]
     if any(item["kind"] == "reach" for item in checks):
         severity = "unknown"

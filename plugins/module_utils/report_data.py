@@ -13,7 +13,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.report_text import render_table
+from ansible_collections.fleetclock.timesync.plugins.module_utils.report_text import daemon_cell, render_table
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import sanitised
 
 SEVERITY_CODE = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
@@ -94,6 +94,13 @@ def render_prometheus(report):
            "chrony's bound on the host clock error (|system time| + root dispersion + root delay / 2).",
            per_host("chrony_error_bound", False))
     family("fleetclock_chrony_stratum", "chrony stratum of the host.", per_host("stratum", False))
+    with_daemon = [h for h in hosts if h.get("daemon") and h["status"] == "ok"]
+    family("fleetclock_time_daemon_info",
+           "The host's time daemon (first running of chrony, systemd-timesyncd, ntpd/ntpsec, openntpd; none), its "
+           "state and the kernel's timex verdict (container: the container host's kernel); always 1.",
+           [((("host", h["host"]), ("daemon", h["daemon"]["daemon"] or "none"), ("state", h["daemon"]["state"]),
+              ("kernel", h["daemon"]["kernel_state"] or "unknown"),
+              ("active", ",".join(h["daemon"]["active"] or []))), 1) for h in with_daemon])
     family("fleetclock_fleet_skew_seconds", "Largest minus smallest host offset among measured hosts.",
            [((), fleet["skew"])])
     family("fleetclock_fleet_skew_error_seconds", "Bound on the error of fleetclock_fleet_skew_seconds.",
@@ -156,6 +163,10 @@ def render_junit(report):
 
     for host in report["hosts"]:
         case("fleetclock.clock.host", host["host"], host["severity"], host["reasons"])
+        if host.get("daemon"):  # the host's time daemon, first in the testcase (JUnit's order)
+            props = ET.Element("properties")
+            ET.SubElement(props, "property", {"name": "daemon", "value": _xml_text(daemon_cell(host))})
+            cases[-1].insert(0, props)
     fleet = report["fleet"]
     case("fleetclock.clock.fleet", "fleet skew", fleet["skew_severity"],
          [item["message"] for item in fleet["checks"] if item["kind"] == "skew"]

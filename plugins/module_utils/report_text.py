@@ -34,6 +34,25 @@ def _chrony_cell(host):
     return "%s +/- %s" % (fmt_seconds(host["chrony_offset"], True), fmt_seconds(host["chrony_error_bound"]))
 
 
+def daemon_cell(host):
+    """The host's time daemon in one cell: name, state, reference, stratum, its offset +/- error estimate, and the
+    kernel's verdict ("container host" when that kernel is the container host's); "-" when not read."""
+    daemon = host.get("daemon")
+    if not daemon:
+        return "-"
+    parts = [daemon["daemon"] or "none", daemon["state"]]
+    if daemon["reference"]:
+        parts.append(daemon["reference"])
+    if daemon["stratum"] is not None:
+        parts.append("stratum %s" % daemon["stratum"])
+    if daemon["offset"] is not None:
+        parts.append(fmt_seconds(daemon["offset"], True) + (
+            " +/- %s" % fmt_seconds(daemon["error_bound"]) if daemon["error_bound"] is not None else ""))
+    if daemon["kernel_state"] and daemon["kernel_state"] != "unknown":
+        parts.append("kernel %s%s" % (daemon["kernel_state"], " (container host)" if daemon["container"] else ""))
+    return " ".join(str(part) for part in parts)
+
+
 def _fleet_lines(report):
     fleet, ctrl = report["fleet"], report["controller"]
     th = report["thresholds"]
@@ -96,13 +115,14 @@ def _summary_lines(report):
 @sanitised
 def render_table(report):
     """Readable terminal table (|offset| descending), then the fleet summary and JWT guidance."""
-    header = ["host", "offset", "+/-bound", "rtt", "chrony", "stratum", "reference", "chrony offset", "leap", "severity"]
+    header = ["host", "offset", "+/-bound", "rtt", "chrony", "stratum", "reference", "chrony offset", "leap", "daemon",
+              "severity"]
     rows = []
     for host in _sort_by_offset(report["hosts"]):
         rows.append([
             host["host"], fmt_seconds(host["offset"], True), fmt_seconds(host["bound"]), fmt_seconds(host["rtt"]),
             host["chrony_state"] or "-", "-" if host["stratum"] is None else host["stratum"],
-            host["reference"] or "-", _chrony_cell(host), host["leap_status"] or "-",
+            host["reference"] or "-", _chrony_cell(host), host["leap_status"] or "-", daemon_cell(host),
             host["severity"] if host["measured"] else "%s (%s)" % (host["severity"], host["status"]),
         ])
     lines = ["Clock audit %s: offsets of host clocks from the controller (positive = host ahead)" %
@@ -235,11 +255,12 @@ def render_html(report):
     rows = []
     for host in _sort_by_offset(report["hosts"]):
         rows.append("<tr class=\"%s\"><td class=\"wrap\">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"wrap\">%s</td></tr>" % (
+                    "<td>%s</td><td>%s</td><td>%s</td><td class=\"wrap\">%s</td><td>%s</td><td class=\"wrap\">%s</td></tr>" % (
                         host["severity"], esc(host["host"]), esc(fmt_seconds(host["offset"], True)),
                         esc(fmt_seconds(host["bound"])), esc(fmt_seconds(host["rtt"])), esc(host["chrony_state"] or "-"),
                         "-" if host["stratum"] is None else host["stratum"], esc(host["reference"] or "-"),
-                        esc(_chrony_cell(host)), esc(host["leap_status"] or "-"), esc(host["severity"]),
+                        esc(_chrony_cell(host)), esc(host["leap_status"] or "-"), esc(daemon_cell(host)),
+                        esc(host["severity"]),
                         esc("; ".join(host["reasons"]))))
     return """<!DOCTYPE html>
 <html lang="en">
@@ -268,7 +289,7 @@ them); bands show warn (%(warn)s) and crit (%(crit)s) offsets.</p>
 %(svg)s
 <table class="hosts">
 <tr><th>host</th><th>offset</th><th>+/-bound</th><th>rtt</th><th>chrony</th><th>stratum</th><th>reference</th>
-<th>chrony offset</th><th>leap</th><th>severity</th><th>reasons</th></tr>
+<th>chrony offset</th><th>leap</th><th>daemon</th><th>severity</th><th>reasons</th></tr>
 %(rows)s
 </table>
 <h2>Fleet summary</h2>

@@ -198,4 +198,33 @@ chrony:
       type: str
       returned: always
       sample: "chronyd is not answering: '506 Cannot talk to daemon'"
+daemons:
+  description:
+    - The time daemons running on the host and each one's own view, read in the same first command (no extra round
+      trip) when O(collect_chrony) is true; null when not read (the visit stopped before, or an older probe).
+    - A daemon counts when a process of its name runs in the host's PID namespace (C(chronyd), C(systemd-timesyncd),
+      C(ntpd); C(ntpd) is openntpd when C(ntpctl) is installed).  C(timedatectl show-timesync) is only asked when
+      systemd-timesyncd runs (asking it otherwise would start timesyncd through dbus activation).
+  type: dict
+  returned: success
+  contains:
+    active:
+      description: The daemons running, among V(chrony), V(systemd-timesyncd), V(ntpd) and V(openntpd).
+      type: list
+      elements: str
+    views:
+      description:
+        - Per running daemon other than chrony (whose view is RV(chrony)), its view - C(daemon) (V(ntpsec) when ntpq
+          reports ntpsec), C(state) (synchronised, unsynchronised, not_running, local, unknown, error), C(reference),
+          C(stratum), C(offset), C(error_bound), C(error).
+      type: dict
+    kernel:
+      description:
+        - The kernel's timex verdict (C(timedatectl show -p NTPSynchronized), else C(ntptime)) - C(state)
+          (synchronised, unsynchronised, unknown), C(source), and C(container) (true - the verdict is the container
+          host's kernel, not the container's).
+      type: dict
+    error:
+      description: Why the daemon part could not be read (its output over the size cap), else null.
+      type: str
 """

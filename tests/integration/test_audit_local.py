@@ -107,6 +107,11 @@ def test_warnings_only_exit_zero(audit, inventory, tmp_path):
     assert report["evaluation"]["label"] == "WARNING"
     assert report["fleet"]["unreachable"] == ["dead-ssh"]
     assert_printed(proc.stdout, tmp_path / "clock-audit.txt")  # the checkout's yaml result format
+    # schema_minor 1: each visited host's time daemon (none runs here) and the kernel's verdict, read in the same visit
+    assert report["schema_minor"] == 1
+    local_b = next(h for h in report["hosts"] if h["host"] == "local-b")
+    assert local_b["daemon"]["active"] == [] and local_b["daemon"]["state"] in ("missing", "not_running")
+    assert "fleetclock_time_daemon_info{host=\"local-b\"" in open(os.path.join(str(tmp_path), "clock-audit.prom")).read()
 
 
 def test_limit_audits_only_the_limited_hosts(audit, inventory, tmp_path):

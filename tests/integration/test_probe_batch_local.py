@@ -27,7 +27,7 @@ PLAY = """
         that: fleetclock_probe.fleetclock_batch == 1
       when: inventory_hostname != 'undefined'  # its connection cannot even be templated
 """
-CONTRACT = {"status", "error", "clock", "chrony"}
+CONTRACT = {"status", "error", "clock", "chrony", "daemons"}  # probe_result.KEYS
 
 
 def run_batch(tmp_path, hosts, args=None, extra=()):

@@ -43,7 +43,7 @@ def run_probe(tmp_path, hosts, args=None, extra=()):
     return report["plays"][0]["tasks"][0]["hosts"], proc
 
 
-CONTRACT = {"status", "error", "clock", "chrony", "changed"}
+CONTRACT = {"status", "error", "clock", "chrony", "daemons", "changed"}
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/false"}
 
 
@@ -185,6 +185,38 @@ def test_trouble_and_hostile_hosts(tmp_path):
     check_trouble(results, 3)
     for result in results.values():
         assert CONTRACT <= set(result) and not result.get("failed") and not result.get("unreachable")
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "unit", "fixtures", "timedaemons")
+
+
+def test_time_daemons_read_in_the_same_visit(tmp_path):
+    """A host running systemd-timesyncd and ntpd (ntpsec) at once, each answering with output captured from the real
+    daemon (tests/unit/fixtures/timedaemons): the probe finds both processes in /proc (copies of sleep named like
+    the daemons, in a PID namespace of their own: nothing outside the test sees them), reads both tools in the
+    first command, and the host's view is timesyncd's with a warning naming both."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fixtures = os.path.abspath(FIXTURES)
+    for name in ("systemd-timesyncd", "ntpd"):
+        shutil.copy("/bin/sleep", str(bindir / name))
+    wrapper(bindir, "timedatectl", 'case "$1" in show-timesync) cat %s/timesyncd_show_synced.txt;; '
+            'timesync-status) cat %s/timesyncd_status_synced.txt;; *) exit 1;; esac' % (fixtures, fixtures))
+    wrapper(bindir, "ntpq", 'case "$*" in *rv*) cat %s/ntpsec_rv_synced.txt;; *) cat %s/ntpsec_peers_synced.txt;; esac'
+            % (fixtures, fixtures))
+    shell = wrapper(tmp_path, "daemons.sh", 'exec unshare -pf --mount-proc /bin/sh -c \'PATH="%s:$PATH"; export PATH; '
+                    'systemd-timesyncd 60 & ntpd 60 & sleep 0.2; /bin/sh "$@"\' sh "$@"' % bindir)
+    results, proc = run_probe(tmp_path, {"two": host(ansible_shell_executable=shell)})
+    result = results["two"]
+    assert result["status"] == "ok", result
+    daemons = result["daemons"]
+    assert daemons["active"] == ["systemd-timesyncd", "ntpd"], daemons
+    timesyncd, ntpd = daemons["views"]["systemd-timesyncd"], daemons["views"]["ntpd"]
+    # no /run/systemd/timesync/synchronized on this machine: timesyncd got an answer but did not say synchronised
+    assert (timesyncd["state"], timesyncd["reference"], timesyncd["stratum"]) == ("unsynchronised", "172.18.0.2", 8)
+    assert (ntpd["daemon"], ntpd["state"], ntpd["reference"], ntpd["stratum"]) == ("ntpsec", "synchronised",
+                                                                                   "172.18.0.2", 9)
+    assert result["clock"]["method"] == "four_timestamps" and result["clock"]["execs"] == 1  # still one visit
 
 
 def test_check_mode_and_no_chrony(tmp_path):

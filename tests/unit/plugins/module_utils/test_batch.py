@@ -23,7 +23,8 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import S
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import failed
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import normalize as normalize_result
 
-OK = {"status": "ok", "error": None, "clock": {"offset": 0.1, "bound": 0.01}, "chrony": {"state": "local"}}
+OK = {"status": "ok", "error": None, "clock": {"offset": 0.1, "bound": 0.01}, "chrony": {"state": "local"},
+      "daemons": None}
 
 
 def ok_visit(host):
@@ -151,7 +152,7 @@ def test_workers_must_be_positive():
 ])
 def test_contract_result_of_ansible_failures(raw, status, error):
     result = contract_result(raw)
-    assert set(result) == {"status", "error", "clock", "chrony"}
+    assert set(result) == {"status", "error", "clock", "chrony", "daemons"}
     assert result["status"] == status and error in result["error"] and result["clock"] is None
     assert result["chrony"]["state"] == "unknown"
     assert normalize_result(result) == result  # clock_report reads it as a per-host result

@@ -23,7 +23,9 @@ CONTRACT = {"status": "ok", "error": None,
 
 def test_normalize_result_shapes():
     registered = dict(CONTRACT, changed=False, invocation={"module_args": {"secret": "x"}})
-    assert normalize(registered) == CONTRACT
+    # a result of an older probe (no "daemons") reads with daemons None: not read
+    assert normalize(registered) == dict(CONTRACT, daemons=None)
+    assert normalize(dict(registered, daemons={"active": []}))["daemons"] == {"active": []}
     assert normalize({"unreachable": True, "msg": "Failed to connect"})["status"] == "unreachable"
     failure = normalize({"failed": True, "msg": "boom"})
     assert failure["status"] == "error" and failure["error"] == "boom"

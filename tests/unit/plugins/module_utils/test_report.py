@@ -164,7 +164,9 @@ def test_junit_severity_mapping():
     assert by_name["unsync"].find("failure") is not None
     assert by_name["warn1"].find("skipped") is not None
     assert by_name["gone"].find("error") is not None and by_name["none"].find("error") is not None
-    assert list(by_name["ok1"]) == []
+    # a passing host carries only its time daemon (schema_minor 1)
+    assert [child.tag for child in by_name["ok1"]] == ["properties"]
+    assert by_name["ok1"].find("properties/property").get("value").startswith("chrony synchronised ntp1")
     assert by_name[NASTY].get("name") == NASTY
     assert by_name["fleet skew"].find("failure") is not None
     assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("3", "2", "1")

@@ -1,0 +1,279 @@
+"""Tests for plugins/module_utils/timedaemons.py on real daemon outputs (tests/unit/fixtures/timedaemons)."""
+import contextlib
+import math
+import os
+import signal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils import timedaemons as td
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import STATES
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "timedaemons")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def test_timesyncd_synchronised():
+    got = td.parse_timesyncd(fixture("timesyncd_show_synced.txt"), fixture("timesyncd_status_synced.txt"), True)
+    assert got["daemon"] == "systemd-timesyncd" and got["state"] == "synchronised" and got["error"] is None
+    assert got["reference"] == "172.18.0.2" and got["stratum"] == 8
+    assert got["offset"] == pytest.approx(15e-6)
+    # |offset| + root delay / 2 (0) + root dispersion (0) + delay / 2 (136us / 2)
+    assert got["error_bound"] == pytest.approx(15e-6 + 136e-6 / 2)
+
+
+def test_timesyncd_without_status_has_no_error_estimate():
+    got = td.parse_timesyncd(fixture("timesyncd_show_synced.txt"), None, True)
+    assert got["state"] == "synchronised" and got["offset"] is None and got["error_bound"] is None
+
+
+def test_timesyncd_unreachable_server():
+    got = td.parse_timesyncd(fixture("timesyncd_show_unreachable.txt"), fixture("timesyncd_status_unreachable.txt"),
+                             False)
+    assert got["state"] == "unsynchronised" and got["reference"] == "192.0.2.1"
+    assert "no answer from 192.0.2.1" in got["error"]
+
+
+def test_timesyncd_answer_but_no_flag_is_unsynchronised():
+    got = td.parse_timesyncd(fixture("timesyncd_show_synced.txt"), fixture("timesyncd_status_synced.txt"), False)
+    assert got["state"] == "unsynchronised" and "synchronized is absent" in got["error"]
+
+
+@pytest.mark.parametrize("flag, state", [(True, "synchronised"), (False, "unsynchronised"), (None, "unknown")])
+def test_timesyncd_without_timedatectl_degrades_to_the_flag(flag, state):
+    got = td.parse_timesyncd(None, None, flag)
+    assert got["state"] == state
+    assert got["reference"] is None
+    if flag is not True:
+        assert "dbus" in got["error"]
+
+
+def test_ntpsec_synchronised():
+    got = td.parse_ntpd(fixture("ntpsec_rv_synced.txt"), fixture("ntpsec_peers_synced.txt"))
+    assert got["daemon"] == "ntpsec" and got["state"] == "synchronised"
+    assert got["reference"] == "172.18.0.2" and got["stratum"] == 9
+    assert got["offset"] == pytest.approx(-0.00871e-3)
+    assert got["error_bound"] == pytest.approx(0.00871e-3 + 188.284e-3 + 0.08e-3 / 2)
+
+
+def test_ntpsec_unreachable():
+    got = td.parse_ntpd(fixture("ntpsec_rv_unreachable.txt"), fixture("ntpsec_peers_unreachable.txt"))
+    assert got["state"] == "unsynchronised" and got["stratum"] == 16
+    assert "leap=11" in got["error"]
+
+
+def test_ntpsec_not_running():
+    got = td.parse_ntpd(fixture("ntpsec_not_running.txt"))
+    assert got["state"] == "not_running" and "Socket error" in got["error"]
+
+
+def test_ntpq_peers():
+    (peer,) = td.parse_ntpq_peers(fixture("ntpsec_peers_synced.txt"))
+    assert peer == {"tally": "*", "remote": "172.18.0.2", "refid": "127.127.1.1", "stratum": 8,
+                    "delay": pytest.approx(0.0801e-3), "offset": pytest.approx(0.0225e-3),
+                    "jitter": pytest.approx(0.038e-3)}
+
+
+def test_ntpd_local_clock():
+    rv = fixture("ntpsec_rv_synced.txt").replace("refid=172.18.0.2", "refid=LOCL")
+    assert td.parse_ntpd(rv)["state"] == "local"
+
+
+def test_openntpd_peer_valid_but_clock_unsynced():
+    got = td.parse_openntpd(fixture("openntpd_status_peer_valid_unsynced.txt"), fixture("openntpd_peers_valid.txt"))
+    assert got["daemon"] == "openntpd" and got["state"] == "unsynchronised"
+    assert "clock unsynced" in got["error"]
+
+
+def test_openntpd_peers():
+    (peer,) = td.parse_ntpctl_peers(fixture("openntpd_peers_valid.txt"))
+    assert peer["address"] == "172.18.0.2" and peer["stratum"] == 8 and not peer["selected"]
+    assert peer["offset"] == pytest.approx(0.033e-3) and peer["delay"] > 0
+
+
+def test_openntpd_not_running():
+    got = td.parse_openntpd(fixture("openntpd_not_running.txt"))
+    assert got["state"] == "not_running" and "Connection refused" in got["error"]
+
+
+def test_kernel_verdicts():
+    assert td.parse_kernel(fixture("timedatectl_ntpsynchronized_no.txt")) == ("unsynchronised", "timedatectl")
+    assert td.parse_kernel(None, fixture("ntptime_unsync.txt")) == ("unsynchronised", "ntptime")
+    assert td.parse_kernel("NTPSynchronized=yes\n") == ("synchronised", "timedatectl")
+    assert td.parse_kernel("garbage", "status 0x2001 (PLL,NANO)") == ("synchronised", "ntptime")
+    assert td.parse_kernel(None, None) == ("unknown", None)
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("0", 0.0), ("+117us", 117e-6), ("-1.5ms", -1.5e-3), ("1min 4s", 64.0), ("34min 8s", 2048.0), ("250ns", 250e-9),
+])
+def test_timespan(text, seconds):
+    assert td.parse_timespan(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "5 parsecs", "1min x", "nan s", "1e999s"])
+def test_timespan_rejects(text):
+    with pytest.raises(td.DaemonParseError):
+        td.parse_timespan(text)
+
+
+PARSERS = (
+    lambda text: td.parse_timesyncd(text, text, True),
+    lambda text: td.parse_timesyncd(text, None, None),
+    lambda text: td.parse_ntpd(text, text),
+    lambda text: td.parse_openntpd(text, text),
+)
+PIECES = ["ServerName=", "ServerAddress=", "NTPMessage={ ", "Leap=", "Stratum=", "RootDelay=", "}", ", ", "\n",
+          "Offset: ", "Delay: ", "+117us", "1min", "leap=", "stratum=", "offset=", "rootdisp=", "refid=", "00", "11",
+          "16", "-0.5", "nan", "1e999", "*", "peers valid, clock ", "synced", "unsynced", ", stratum ", "ms", " ",
+          "ntpctl: connect: ", "Socket error", "\u202e", "\x1b[31m", "\udcff", '"', "version=\"ntpsec\""]
+
+
+@given(st.text())
+@settings(max_examples=300)
+def test_arbitrary_text_is_a_view_never_an_exception(text):
+    for parse in PARSERS:
+        got = parse(text)
+        assert set(got) == set(td.VIEW_KEYS)
+        assert got["state"] in STATES
+    assert td.parse_kernel(text, text)[0] in td.KERNEL_STATES
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
+@settings(max_examples=500)
+def test_garbled_daemon_output_is_a_view_with_safe_text(text):
+    for parse in PARSERS:
+        got = parse(text)
+        assert got["state"] in STATES
+        for value in got.values():
+            if isinstance(value, str):
+                assert "\x1b" not in value and "\u202e" not in value and "\udcff" not in value
+            if isinstance(value, float):
+                assert math.isfinite(value)
+        if got["state"] == "error":
+            assert got["error"]
+
+
+@contextlib.contextmanager
+def safety_timeout(seconds):
+    """Fail (not hang) when the block takes more than ``seconds``: a generous guard, not a timing assertion."""
+    def on_alarm(signum, frame):
+        raise AssertionError("still running after %ss: not linear" % seconds)
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("piece", ["leap=00, " * 30000, "1" * 250000, "ServerName=" + "x " * 120000,
+                                   "   1  6  8 " * 20000, "1/1 peers valid, clock " * 10000])
+def test_large_output_under_the_cap_is_linear(piece):
+    with safety_timeout(30):
+        for parse in PARSERS:
+            assert parse(piece)["state"] in STATES
+
+
+def test_output_over_the_cap_is_a_reason():
+    flood = "leap=00, stratum=2, " * (2 ** 20 // 10)
+    with safety_timeout(30):
+        for parse in PARSERS:
+            got = parse(flood)
+            assert got["state"] == "error" and "KiB" in got["error"]
+
+
+def _ref(tracking):
+    return tracking.get("ref_name") or tracking.get("ref_id")
+
+
+CHRONY_SYNCED = {"state": "synchronised", "tracking": {"ref_id": "0A000001", "ref_name": "ntp1", "stratum": 2},
+                 "sources": [], "offset": 1e-6, "error_bound": 1e-4, "error": None}
+CHRONY_MISSING = {"state": "missing", "tracking": None, "sources": [], "offset": None, "error_bound": None,
+                  "error": "chronyc is not installed"}
+
+
+@pytest.mark.parametrize("name, daemon, state, reference", [
+    ("probe_timesyncd_synced.txt", "systemd-timesyncd", "synchronised", "172.18.0.2"),
+    ("probe_timesyncd_synced_debian13.txt", "systemd-timesyncd", "synchronised", "172.18.0.2"),
+    ("probe_ntpsec_synced.txt", "ntpsec", "synchronised", "172.18.0.2"),
+    ("probe_openntpd_unsynced.txt", "openntpd", "unsynchronised", None),
+    ("probe_openntpd_synced_adjtime_stub.txt", "openntpd", "synchronised", "172.18.0.2"),
+])
+def test_real_probe_output_in_a_container(name, daemon, state, reference):
+    probe = td.parse_daemons_probe(fixture(name))
+    host = td.host_daemon(CHRONY_MISSING, probe, _ref)
+    assert (host["daemon"], host["state"], host["reference"]) == (daemon, state, reference)
+    assert host["kernel"] == {"state": "unsynchronised", "source": "timedatectl", "container": True}
+    if state == "synchronised":  # the daemon's claim against the (host's) kernel: flagged, attributed to the host
+        (warning,) = host["warnings"]
+        assert "kernel" in warning and "container" in warning and "host's kernel" in warning
+    else:
+        assert host["warnings"] == []
+
+
+def test_chrony_server_probe_keeps_chronys_view():
+    host = td.host_daemon(CHRONY_SYNCED, td.parse_daemons_probe(fixture("probe_chrony_server.txt")), _ref)
+    assert (host["daemon"], host["state"], host["reference"], host["stratum"]) == ("chrony", "synchronised", "ntp1", 2)
+    assert host["active"] == ["chrony"]
+
+
+def test_no_daemon_is_missing_with_a_reason():
+    probe = td.parse_daemons_probe("@@fleetclock-daemon@@ active\n@@fleetclock-daemon@@ container no\n")
+    host = td.host_daemon(CHRONY_MISSING, probe, _ref)
+    assert host["state"] == "missing" and "no time daemon runs" in host["error"]
+    assert host["kernel"]["state"] == "unknown"
+
+
+def test_two_daemons_are_a_warning_naming_them():
+    text = fixture("probe_timesyncd_synced.txt").replace("active systemd-timesyncd", "active chrony systemd-timesyncd")
+    host = td.host_daemon(CHRONY_SYNCED, td.parse_daemons_probe(text), _ref)
+    assert host["daemon"] == "chrony" and host["active"] == ["chrony", "systemd-timesyncd"]
+    assert any("several time daemons" in w and "chrony, systemd-timesyncd" in w for w in host["warnings"])
+
+
+def test_older_probe_without_daemon_markers_is_chrony_alone():
+    assert td.parse_daemons_probe("@@fleetclock-chrony@@ missing\n") is None
+    host = td.host_daemon(CHRONY_SYNCED, None, _ref)
+    assert host["daemon"] == "chrony" and host["active"] is None and host["warnings"] == []
+
+
+def test_openntpd_synced_with_adjtime_stubbed():
+    """Real openntpd output once adjtime() succeeds (an LD_PRELOAD stub in the container: see the fixtures' README)."""
+    got = td.parse_openntpd(fixture("openntpd_status_synced_adjtime_stub.txt"),
+                            fixture("openntpd_peers_synced_adjtime_stub.txt"))
+    assert got["state"] == "synchronised" and got["stratum"] == 9 and got["reference"] == "172.18.0.2"
+    assert got["offset"] == pytest.approx(0.006e-3) and got["error_bound"] == pytest.approx(0.006e-3 + 0.087e-3 / 2)
+
+
+@given(st.lists(st.sampled_from(PIECES + [
+    "@@fleetclock-daemon@@ active chrony ntpd openntpd systemd-timesyncd\n", "@@fleetclock-daemon@@ rc 0\n",
+    "@@fleetclock-daemon@@ ntpq_rv\n", "@@fleetclock-daemon@@ timesyncd_show\n", "@@fleetclock-daemon@@ flag yes\n",
+    "@@fleetclock-daemon@@ ntpctl_status\n", "@@fleetclock-daemon@@ kernel_timedatectl\n", "NTPSynchronized=yes\n",
+    "@@fleetclock-daemon@@ container yes\n", "@@fleetclock-daemon@@ rc x\n"]), max_size=40).map("".join))
+@settings(max_examples=400)
+def test_garbled_probe_output_never_raises(text):
+    probe = td.parse_daemons_probe(text)
+    for chrony in (CHRONY_SYNCED, CHRONY_MISSING, None):
+        host = td.host_daemon(chrony, probe, _ref)
+        assert host["state"] in STATES
+
+
+def test_probe_command_runs_here_and_parses():
+    """The real command on this machine (no daemon of its own: another namespace's daemons must not count)."""
+    import subprocess
+    proc = subprocess.run(["/bin/sh", "-c", td.daemons_probe_command()], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    probe = td.parse_daemons_probe(proc.stdout)
+    assert probe is not None and isinstance(probe["active"], list), proc.stdout
+    assert set(probe["active"]) <= set(td.DAEMONS)
+    assert probe["kernel"]["state"] in td.KERNEL_STATES
