@@ -16,6 +16,8 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKIP_DIRS = {".git", ".venv", ".cache", "collections", "output", "__pycache__", ".pytest_cache", ".hypothesis"}
+# ansible-builder's files, not Ansible content: their ansible_core / ansible_runner keys are its schema, not variables.
+SKIP_FILES = {"execution-environment.yml"}
 
 # ansible_* names that are not facts: connection, become and shell settings, magic and special variables.
 NOT_FACTS = {
@@ -102,6 +104,8 @@ def scanned_files():
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(files):
             path = os.path.join(directory, name)
+            if name in SKIP_FILES:
+                continue
             if name.endswith((".yml", ".yaml", ".j2", ".sh")):
                 yield path
             elif name.endswith(".py") and os.path.relpath(directory, ROOT) == os.path.join("tests", "integration"):
