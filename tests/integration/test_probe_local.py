@@ -94,7 +94,8 @@ def test_whole_second_date(tmp_path):
     clock = results["busy"]["clock"]
     assert results["busy"]["status"] == "ok", results["busy"]
     assert clock["resolution"] == 1.0 and clock["samples"] == clock["execs"] == 1
-    assert 0.5 < clock["bound"] < 0.6
+    # half the resolution plus at most the round trip (no wall-clock limit: the round trip grows with the load)
+    assert 0.5 < clock["bound"] <= 0.5 + clock["rtt"]
     assert abs(clock["offset"]) <= clock["bound"]
 
 
