@@ -15,8 +15,10 @@
 * With CI=true a test that skips (a missing binary, interpreter or service) fails instead, so CI and the version
   matrix cannot go green by skipping; skips a test asks for on purpose (reasons in INTENDED_SKIPS) stay skips.
 """
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -87,6 +89,21 @@ def assert_printed(stdout, path):
         text = handle.read().rstrip("\n")
     assert max(len(line) for line in text.splitlines()) > 80, text
     assert text in stdout, "%s not printed verbatim in:\n%s" % (path, stdout)
+
+
+@contextlib.contextmanager
+def safety_timeout(seconds):
+    """Fail (not hang) when the block takes more than ``seconds``: a generous guard, not a timing assertion."""
+    def on_alarm(signum, frame):
+        raise AssertionError("still running after %ss: not linear" % seconds)
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def fake_bin(tmp_path, **programs):

@@ -7,15 +7,13 @@ step, a running chronyd this user cannot reach.  Every one of them failed on mai
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 
 import pytest
-from conftest import fake_bin
+from conftest import fake_bin, safety_timeout
 
 from ansible_collections.fleetclock.timesync.plugins.action import clock_probe
 from ansible_collections.fleetclock.timesync.plugins.module_utils import audit_options, fleet, report
@@ -62,21 +60,6 @@ def probe_result(chrony, offset=0.001, error=None, status="ok"):
     clock = None if status != "ok" else {"offset": offset, "bound": 0.002, "rtt": 0.004, "samples": 2,
                                          "resolution": 1e-9, "remote_time": NOW, "controller_time": NOW}
     return {"status": status, "error": error, "clock": clock, "chrony": chrony}
-
-
-@contextlib.contextmanager
-def safety_timeout(seconds):
-    """Fail (not hang) when the block takes more than ``seconds``: a generous guard, not a timing assertion."""
-    def on_alarm(signum, frame):
-        raise AssertionError("still running after %ss: not linear" % seconds)
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def all_files(tmp_path, hosts):

@@ -1,10 +1,9 @@
 """Tests for plugins/module_utils/timedaemons.py on real daemon outputs (tests/unit/fixtures/timedaemons)."""
-import contextlib
 import math
 import os
-import signal
 
 import pytest
+from conftest import safety_timeout
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -158,21 +157,6 @@ def test_garbled_daemon_output_is_a_view_with_safe_text(text):
                 assert math.isfinite(value)
         if got["state"] == "error":
             assert got["error"]
-
-
-@contextlib.contextmanager
-def safety_timeout(seconds):
-    """Fail (not hang) when the block takes more than ``seconds``: a generous guard, not a timing assertion."""
-    def on_alarm(signum, frame):
-        raise AssertionError("still running after %ss: not linear" % seconds)
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.mark.parametrize("piece", ["leap=00, " * 30000, "1" * 250000, "ServerName=" + "x " * 120000,
