@@ -163,6 +163,17 @@ def test_every_format_carries_the_claim():
     assert WORDS in liar.find("failure").get("message")
 
 
+def test_the_info_without_a_trusted_controller_is_carried_too():
+    rep = fleet.aggregate({"liar": probe(3600.0, own=2e-7, error_bound=1e-3), "b": probe(0.0)},
+                          controller=UNSYNCED_CONTROLLER, now=NOW)
+    info = "no claim is made which of them is wrong"
+    assert any(info in r for r in next(h for h in json.loads(report.render_json(rep))["hosts"]
+                                       if h["host"] == "liar")["reasons"])
+    assert info in report.render_html(rep) and info in report.render_junit(rep)
+    assert "CONTRADICTED" not in report.render_table(rep)
+    assert not any(info in r for r in rep["evaluation"]["reasons"])
+
+
 def test_a_merged_report_judges_the_claim_again():
     rep = fleet.aggregate({"liar": probe(3600.0, own=2e-7, error_bound=1e-3)}, controller=SYNCED_CONTROLLER, now=NOW)
     merged = merge.merge_reports([json.loads(report.render_json(rep))], now=NOW)
