@@ -191,8 +191,8 @@ def test_contradicts_never_raises(offset, bound, error_bound, controller_bound):
 
 
 @given(BOUNDS, BOUNDS, BOUNDS, st.floats(min_value=-1, max_value=1), st.booleans())
-def test_no_contradiction_within_the_daemons_bound_plus_the_measurements(error_bound, bound, controller_bound,
-                                                                       where, signed):
+def test_no_contradiction_within_the_daemons_bound_plus_the_measurements(
+        error_bound, bound, controller_bound, where, signed):
     offset = where * (error_bound + bound)
     assert not contradicts(offset, bound, error_bound, controller_bound)
     assert not contradicts(-offset if signed else offset, bound, error_bound)
