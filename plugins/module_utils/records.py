@@ -243,7 +243,8 @@ def controller_trust(controller, records):
                 "basis": "the controller's chrony is synchronised (error bound %s)" % fmt_seconds(own)}
     state = ("the controller's chrony state is %s" % (controller.get("chrony_state") or "unknown")
              if controller.get("probed") else "the controller was not probed")
-    offsets = [r["offset"] for r in records or [] if isinstance(r, dict) and r.get("measured") and _num(r.get("offset")) is not None]
+    offsets = [r["offset"] for r in records or []
+               if isinstance(r, dict) and r.get("measured") and _num(r.get("offset")) is not None]
     if len(offsets) < FLEET_MIN_HOSTS:
         return {"trusted": False, "bound": None,
                 "basis": "%s and %d host(s) were measured: too few (%d) for the fleet to vouch for its clock"
