@@ -19,7 +19,13 @@ import time
 from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import FAIL_SWITCHES, validate_options
 from ansible_collections.fleetclock.timesync.plugins.module_utils.jwt_guidance import jwt_guidance, worst_spread
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import UNKNOWN_STATES, UNSYNCHRONISED_STATES
-from ansible_collections.fleetclock.timesync.plugins.module_utils.records import check, controller_record, host_record, judge
+from ansible_collections.fleetclock.timesync.plugins.module_utils.records import (
+    check,
+    controller_record,
+    controller_trust,
+    host_record,
+    judge,
+)
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 
 SCHEMA_VERSION = 1
@@ -112,11 +118,13 @@ def build_report(records, controller, opts, now=None, generator=GENERATOR, sign_
 
 def aggregate(results, controller=None, options=None, now=None):
     """The audit report from ``{host: probe result or None}`` (None = no result, still listed): probe results ->
-    judged host records -> fleet summary -> report."""
+    host records -> judged (with the controller's trust for the daemons' claims) -> fleet summary -> report."""
     opts = validate_options(options, check_paths=False)
     th = thresholds(opts)
-    records = [judge(host_record(str(name), (results or {})[name]), th) for name in sorted(results or {}, key=str)]
-    return build_report(records, controller_record(controller), opts, now)
+    records = [host_record(str(name), (results or {})[name]) for name in sorted(results or {}, key=str)]
+    ctrl = controller_record(controller)
+    trust = controller_trust(ctrl, records)
+    return build_report([judge(record, th, trust) for record in records], ctrl, opts, now)
 
 
 def evaluate(report, fail_on_skew=True, fail_on_unsynchronised=True, fail_on_unreachable=True):

@@ -34,7 +34,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import M
 from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import validate_options
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import SIGN_CONVENTION, build_report
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import thresholds as fleet_thresholds
-from ansible_collections.fleetclock.timesync.plugins.module_utils.records import judge, shifted
+from ansible_collections.fleetclock.timesync.plugins.module_utils.records import controller_trust, judge, shifted
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, is_number
 
@@ -152,7 +152,7 @@ def merge_reports(slices, names=None, mode="require", now=None):
             if host in origin:
                 raise MergeError("host %s is in slice %s and in slice %s: slices must not overlap" % (host, origin[host], name))
             origin[host] = name
-            records.append(judge(shifted(record, offset, bound) if corrected else shifted(record), th))
+            records.append(shifted(record, offset, bound) if corrected else shifted(record))
     records.sort(key=lambda rec: rec["host"])
 
     slice_info = []
@@ -189,6 +189,11 @@ def merge_reports(slices, names=None, mode="require", now=None):
         ctrl["warning"] = ("%s without correcting for the controllers' clocks (%s): offsets of hosts in different "
                            "slices are comparable only as far as those controllers agree"
                            % (spans, "; ".join("slice %s: %s" % item for item in missing)))
+    # the daemons' claims are judged against the slices' controllers: trusted when every one is synchronised, the
+    # worst of their chrony error bounds (a single slice: exactly as in its own report)
+    bounds = [as_float(r["controller"].get("chrony_error_bound"), strings=False) for r in slices]
+    trust = controller_trust(dict(ctrl, chrony_error_bound=None if None in bounds else max(bounds)), records)
+    records = [judge(record, th, trust) for record in records]
     merged = build_report(records, ctrl, opts, now=now, generator=GENERATOR, sign_convention=sign_convention)
     merged["merge"] = {"mode": mode, "corrected": corrected, "slices": slice_info}
     return merged

@@ -15,6 +15,9 @@ Pure functions; no Ansible imports; Python 3.8+.
 
 from __future__ import annotations
 
+import math
+import statistics
+
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import (
     STATES,
     STATUSES,
@@ -35,6 +38,17 @@ CHRONY_FIELDS = ("chrony_state", "chrony_error", "stratum", "reference", "chrony
 DAEMON_FIELDS = ("daemon", "state", "reference", "stratum", "offset", "error_bound", "error", "active",
                  "kernel_state", "kernel_source", "container", "warnings")
 FIELDS = ("host", "status", "error", "measured") + CLOCK_FIELDS + CHRONY_FIELDS + ("daemon",)
+# A daemon's claim against the measurement (docs/report-schema.md, "A daemon's claim against the measurement"):
+# a daemon saying "synchronised" claims |host - true time| <= its error bound E.  The audit contradicts it when
+# |measured offset| > CLAIM_FACTOR * (E + measurement bound + controller's bound) + CLAIM_MARGIN.
+CLAIM_FACTOR = 2.0
+CLAIM_MARGIN = 1.0  # s: a daemon's estimate up to one 1024 s poll old at chrony's 500 ppm maxdrift, twice over
+# Without its own synchronised chrony the controller is trusted when the median offset of at least
+# FLEET_MIN_HOSTS measured hosts lies within FLEET_AGREE of it (the fleet vouches for the controller's clock).
+FLEET_MIN_HOSTS = 3
+FLEET_AGREE = 1.0  # s
+NO_CLOCK_CONTROL = ("cannot steer this clock (no clock control: chronyd -x, no CAP_SYS_TIME, a hypervisor or another "
+                    "process setting the time) or is being lied to (a wrong reference)")
 _WHAT = {"unreachable": "unreachable", "timeout": "timed out", "error": "probe failed", "ok": "no clock sample"}
 
 
@@ -198,6 +212,82 @@ def _daemon_checks(rec):
     return checks
 
 
+def claim_limit(error_bound, bound, controller_bound=0.0):
+    """How far from the controller a host whose daemon claims ``error_bound`` may be measured before the audit
+    contradicts the claim: CLAIM_FACTOR * (error_bound + bound + controller_bound) + CLAIM_MARGIN seconds."""
+    return CLAIM_FACTOR * (error_bound + bound + controller_bound) + CLAIM_MARGIN
+
+
+def contradicts(offset, bound, error_bound, controller_bound=0.0):
+    """Whether the measured ``offset`` (+/- ``bound``) contradicts a daemon's claim that its clock is within
+    ``error_bound`` of true time, the controller being within ``controller_bound`` of it: |offset| >
+    claim_limit(...).  Only the size of the daemon's bound is used, not its offset's sign.  False when a value is
+    not a finite number or a bound is negative (nothing to judge); never raises."""
+    values = [_num(value) for value in (offset, bound, error_bound, controller_bound)]
+    if None in values or min(values[1:]) < 0:
+        return False
+    limit = claim_limit(*values[1:])
+    return math.isfinite(limit) and abs(values[0]) > limit
+
+
+def controller_trust(controller, records):
+    """Whether the controller's clock stands for true time when a daemon's claim is judged: ``trusted``,
+    ``bound`` (how far from true time it may be: its chrony error bound, or |fleet median offset|) and ``basis``
+    (why, in words).  ``controller``: the report's controller section; ``records``: the host records (measured
+    offsets).  The controller's own synchronised chrony first; failing that, the median offset of at least
+    FLEET_MIN_HOSTS measured hosts within FLEET_AGREE of the controller."""
+    controller = controller if isinstance(controller, dict) else {}
+    own = _num(controller.get("chrony_error_bound"))
+    if controller.get("synchronised") is True and own is not None and own >= 0:
+        return {"trusted": True, "bound": own,
+                "basis": "the controller's chrony is synchronised (error bound %s)" % fmt_seconds(own)}
+    state = ("the controller's chrony state is %s" % (controller.get("chrony_state") or "unknown")
+             if controller.get("probed") else "the controller was not probed")
+    offsets = [r["offset"] for r in records or []
+               if isinstance(r, dict) and r.get("measured") and _num(r.get("offset")) is not None]
+    if len(offsets) < FLEET_MIN_HOSTS:
+        return {"trusted": False, "bound": None,
+                "basis": "%s and %d host(s) were measured: too few (%d) for the fleet to vouch for its clock"
+                         % (state, len(offsets), FLEET_MIN_HOSTS)}
+    median = statistics.median(offsets)
+    agree = abs(median) <= FLEET_AGREE
+    return {"trusted": agree, "bound": abs(median) if agree else None,
+            "basis": "%s; the median offset of the %d measured hosts is %s, %s" % (
+                state, len(offsets), fmt_seconds(median, True),
+                "so the fleet agrees with the controller's clock (within %g s)" % FLEET_AGREE if agree else
+                "so the fleet does not vouch for the controller's clock (more than %g s away)" % FLEET_AGREE)}
+
+
+def _claim(rec):
+    """(daemon name, state, its offset, its error bound) of the host's daemon; chrony's fields for a record
+    without a daemon section (an older report)."""
+    daemon = rec.get("daemon")
+    if daemon:
+        return daemon["daemon"], daemon["state"], daemon["offset"], daemon["error_bound"]
+    return CHRONY, rec["chrony_state"], rec["chrony_offset"], rec["chrony_error_bound"]
+
+
+def claim_checks(rec, trust):
+    """The finding when the host's daemon says it is synchronised within its error bound but the measured offset
+    is far outside it (``contradicts``): a warning naming what it means when ``trust`` (controller_trust) says the
+    controller is right, else an info saying why no claim is made.  Nothing when ``trust`` is None."""
+    if not trust or not rec["measured"]:
+        return []
+    name, state, own, error_bound = _claim(rec)
+    controller_bound = trust["bound"] if trust["trusted"] else 0.0
+    if state != "synchronised" or not contradicts(rec["offset"], rec["bound"], error_bound, controller_bound):
+        return []
+    said = ("%s says it is synchronised within +/- %s of true time (its offset %s) but this clock is measured "
+            "%s (+/- %s) from the controller, beyond %g x (that bound + the measurement's%s) + %g s" % (
+                name or "the daemon", fmt_seconds(error_bound), "unknown" if own is None else fmt_seconds(own, True),
+                fmt_seconds(rec["offset"], True), fmt_seconds(rec["bound"]), CLAIM_FACTOR,
+                " + the controller's %s" % fmt_seconds(controller_bound) if trust["trusted"] else "", CLAIM_MARGIN))
+    if trust["trusted"]:
+        return [check("claim", "warning", "%s, and %s: %s %s; check that it may set the clock and that nothing "
+                      "else does" % (said, trust["basis"], name or "the daemon", NO_CLOCK_CONTROL))]
+    return [check("claim", "info", "%s; no claim is made which of them is wrong: %s" % (said, trust["basis"]))]
+
+
 def _chrony_checks(rec):
     state, error = rec["chrony_state"], rec["chrony_error"]
     checks = []
@@ -222,12 +312,14 @@ def _chrony_checks(rec):
     return checks
 
 
-def judge(record, thresholds):
+def judge(record, thresholds, trust=None):
     """The record with its checks, ``severity`` (unknown when not measured, else the worst level) and ``reasons``.
 
-    ``thresholds``: warn_offset and crit_offset in seconds.
+    ``thresholds``: warn_offset and crit_offset in seconds; ``trust``: controller_trust, to judge the daemon's
+    claim against the measurement (None: not judged).
     """
-    checks = _clock_checks(record, thresholds) + _chrony_checks(record) + _daemon_checks(record)
+    checks = _clock_checks(record, thresholds) + _chrony_checks(record) + _daemon_checks(record) \
+        + claim_checks(record, trust)
     levels = [item["level"] for item in checks]
     if any(item["kind"] == "reach" for item in checks):
         severity = "unknown"

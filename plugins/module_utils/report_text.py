@@ -36,7 +36,8 @@ def _chrony_cell(host):
 
 def daemon_cell(host):
     """The host's time daemon in one cell: name, state, reference, stratum, its offset +/- error estimate, and the
-    kernel's verdict ("container host" when that kernel is the container host's); "-" when not read."""
+    kernel's verdict ("container host" when that kernel is the container host's), and "CONTRADICTED" when the
+    measured offset contradicts the daemon's claim (records.claim_checks); "-" when not read."""
     daemon = host.get("daemon")
     if not daemon:
         return "-"
@@ -50,6 +51,8 @@ def daemon_cell(host):
             " +/- %s" % fmt_seconds(daemon["error_bound"]) if daemon["error_bound"] is not None else ""))
     if daemon["kernel_state"] and daemon["kernel_state"] != "unknown":
         parts.append("kernel %s%s" % (daemon["kernel_state"], " (container host)" if daemon["container"] else ""))
+    if any(item["kind"] == "claim" and item["level"] == "warning" for item in host.get("checks") or []):
+        parts.append("CONTRADICTED by the measured offset")
     return " ".join(str(part) for part in parts)
 
 
