@@ -26,7 +26,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result i
     host_daemon,
     reference,
 )
-from ansible_collections.fleetclock.timesync.plugins.module_utils.timedaemons import CHRONY, KERNEL_STATES
+from ansible_collections.fleetclock.timesync.plugins.module_utils.timedaemons import CHRONY, KERNEL_STATES, warning_severity
 from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import fmt_seconds
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, as_int
 
@@ -196,7 +196,7 @@ def _daemon_checks(rec):
     daemon = rec.get("daemon")
     if not daemon:
         return []
-    checks = [check("daemon", "warning", text) for text in daemon["warnings"]]
+    checks = [check("daemon", warning_severity(daemon.get("container"), text), text) for text in daemon["warnings"]]
     name, state, error = _other_daemon(rec), daemon["state"], daemon["error"]
     if name is None or rec["status"] != "ok":
         return checks

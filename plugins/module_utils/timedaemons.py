@@ -487,6 +487,16 @@ def _chrony_view(chrony, reference):
                 chrony.get("error_bound"), chrony.get("error"))
 
 
+KERNEL_DISAGREES = "the kernel's timex status says"
+
+
+def warning_severity(container, text):
+    """The severity of one of host_daemon's warnings on a host (``container``: whether it is a container):
+    "info" for the kernel disagreeing in a container (that kernel is the container host's, the same for every
+    container there: nothing this host can fix), else "warning"."""
+    return "info" if container and text.startswith(KERNEL_DISAGREES) else "warning"
+
+
 def host_daemon(chrony, daemons, reference):
     """The host's time daemon as the report shows it: the view of the first running daemon of DAEMONS (chrony's
     from ``chrony``, chronyc.py's dict), plus ``active`` (every running daemon), ``kernel`` and ``warnings``
@@ -516,7 +526,7 @@ def host_daemon(chrony, daemons, reference):
     kernel = daemons.get("kernel") or kernel_view("unknown", None, None)
     if kernel["state"] != "unknown" and out["state"] in ("synchronised", "unsynchronised") \
             and kernel["state"] != out["state"]:
-        warnings.append("the kernel's timex status says %s (%s) but %s says %s%s" % (
+        warnings.append(KERNEL_DISAGREES + " %s (%s) but %s says %s%s" % (
             kernel["state"], kernel["source"], out["daemon"], out["state"],
             " (%s)" % CONTAINER_KERNEL if kernel.get("container") else
             ": the daemon may not be steering this clock (no clock control)"))

@@ -200,6 +200,8 @@ def test_real_probe_output_in_a_container(name, daemon, state, reference):
     if state == "synchronised":  # the daemon's claim against the (host's) kernel: flagged, attributed to the host
         (warning,) = host["warnings"]
         assert "kernel" in warning and "container" in warning and "host's kernel" in warning
+        assert td.warning_severity(True, warning) == "info"  # the container host's kernel: nothing to fix here
+        assert td.warning_severity(False, warning) == "warning"  # a host's own kernel disagreeing: a warning
     else:
         assert host["warnings"] == []
 
