@@ -76,7 +76,9 @@ def run(tmp_path, args, planted):
     proc = subprocess.run(
         [PLAYBOOK_BIN, "-i", str(tmp_path / "inventory.yml"), "-e", "@%s" % (tmp_path / "planted.json"),
          str(tmp_path / "play.yml")],
-        cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+        # json results: a message on one line on every release (older ones fold yaml results at 80 columns)
+        cwd=ROOT, capture_output=True, text=True, check=False,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"),
     )
     saved = json.loads(result_file.read_text()) if result_file.exists() else None
     return proc, saved
