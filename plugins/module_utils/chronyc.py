@@ -15,13 +15,14 @@ returns sanitised text only.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shlex
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
     MAX_OUTPUT,
+    host_number,
+    host_text,
     over_cap,
     quote,
     sanitise,
@@ -71,7 +72,6 @@ NO_ACCESS_HINT = ("chronyd is running but does not answer this user: chronyc got
                   "socket is root-only; audit with become: true, or keep the command port on localhost")
 
 _HEX8_RE = re.compile(r"[0-9A-Fa-f]{8}")
-_NUM_RE = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 _INT_RE = re.compile(r"[-+]?\d+")
 _OCTAL_RE = re.compile(r"[0-7]{1,3}")
 _SECTION_RE = re.compile(r"^" + re.escape(MARK) + r" (\w+)(?: (-?\d+|\w+))?$")
@@ -86,12 +86,7 @@ def _quote(text, limit=80):
 
 
 def _float(value, field):
-    if not _NUM_RE.fullmatch(value):
-        raise ChronycParseError("%s is not a number: %s" % (field, _quote(value)))
-    number = float(value)
-    if not math.isfinite(number):
-        raise ChronycParseError("%s is not a finite number: %s" % (field, _quote(value)))
-    return number
+    return host_number(value, field, ChronycParseError, limit=80)
 
 
 def _int(value, field):
@@ -101,11 +96,8 @@ def _int(value, field):
 
 
 def _lines(text, what):
-    if not isinstance(text, (str, bytes, bytearray)):
-        raise ChronycParseError("%s output must be text, got %s" % (what, type(text).__name__))
-    if over_cap(text):
-        raise ChronycParseError(too_large("chronyc %s" % what, text))
-    return [line.strip() for line in sanitise(text).splitlines() if line.strip()]
+    text = host_text(text, what, ChronycParseError, cap_what="chronyc %s" % what)
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _split(line, count, what):

@@ -23,6 +23,7 @@ reason (``too_large``), never a slow parse.  Pure functions, no Ansible imports,
 
 from __future__ import annotations
 
+import math
 import re
 
 # Bytes of one command's output the probe parses (chronyc tracking is ~200 bytes, a source ~100).
@@ -109,3 +110,28 @@ def quote(text, limit=MAX_QUOTE):
     elif not isinstance(text, str):
         text = str(text)
     return "'%s%s'" % (sanitise(text[:limit], newlines=False), "..." if len(text) > limit else "")
+
+
+# A decimal number as the time tools print one (chronyc, timedatectl, ntpq, ntpctl).
+NUMBER = r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
+_NUMBER_RE = re.compile(NUMBER)
+
+
+def host_text(text, what, error, cap_what=None):
+    """A tool's output as a host sent it, checked (str or bytes, at most MAX_OUTPUT bytes: ``cap_what`` names it in
+    that reason, default ``what``) and sanitised; raises ``error`` (the parser's exception class)."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise error("%s output must be text, got %s" % (what, type(text).__name__))
+    if over_cap(text):
+        raise error(too_large(cap_what or what, text))
+    return sanitise(text)
+
+
+def host_number(text, what, error, limit=MAX_QUOTE):
+    """A finite number a host printed (NUMBER, no nan/inf); raises ``error`` naming ``what`` and quoting the text."""
+    if not _NUMBER_RE.fullmatch(text or ""):
+        raise error("%s is not a number: %s" % (what, quote(text, limit)))
+    number = float(text)
+    if not math.isfinite(number):
+        raise error("%s is not a finite number: %s" % (what, quote(text, limit)))
+    return number

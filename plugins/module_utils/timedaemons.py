@@ -22,11 +22,13 @@ state ``error`` with a reason, never an exception.  Pure functions, no Ansible i
 
 from __future__ import annotations
 
-import math
 import re
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
     MAX_OUTPUT,
+    NUMBER,
+    host_number,
+    host_text,
     over_cap,
     quote,
     sanitise,
@@ -44,8 +46,7 @@ DAEMONS = (CHRONY, TIMESYNCD, NTPD, OPENNTPD)
 VIEW_KEYS = ("daemon", "state", "reference", "stratum", "offset", "error_bound", "error")
 KERNEL_STATES = ("synchronised", "unsynchronised", "unknown")
 
-_NUM = r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
-_NUM_RE = re.compile(_NUM)
+_NUM = NUMBER
 _KV_RE = re.compile(r'([A-Za-z_][\w.]*)=("[^"\n]*"|[^,\s]*)')
 _SPAN_UNITS = {"ns": 1e-9, "nsec": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "usec": 1e-6, "ms": 1e-3, "msec": 1e-3,
                "s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
@@ -78,20 +79,11 @@ def view(daemon, state, reference=None, stratum=None, offset=None, error_bound=N
 
 def _text(text, what):
     """``text`` checked (str or bytes, at most MAX_OUTPUT bytes) and sanitised; raises DaemonParseError."""
-    if not isinstance(text, (str, bytes, bytearray)):
-        raise DaemonParseError("%s output must be text, got %s" % (what, type(text).__name__))
-    if over_cap(text):
-        raise DaemonParseError(too_large(what, text))
-    return sanitise(text)
+    return host_text(text, what, DaemonParseError)
 
 
 def _finite(text, what):
-    if not _NUM_RE.fullmatch(text or ""):
-        raise DaemonParseError("%s is not a number: %s" % (what, quote(text, 60)))
-    number = float(text)
-    if not math.isfinite(number):
-        raise DaemonParseError("%s is not a finite number: %s" % (what, quote(text, 60)))
-    return number
+    return host_number(text, what, DaemonParseError, limit=60)
 
 
 def parse_timespan(text):

@@ -222,3 +222,23 @@ def test_chronyd_visible_counts_only_this_pid_namespace(tmp_path):
 def test_chronyd_visible_on_this_machine_does_not_raise():
     assert chronyd_visible() in (True, False)
     assert os.path.isdir("/proc")
+
+
+class _ToolError(ValueError):
+    pass
+
+
+@pytest.mark.parametrize("text, reason", [("1e999", "not a finite number"), ("nan", "not a number"),
+                                          ("0x10", "not a number"), ("", "not a number")])
+def test_host_number_refuses_with_the_parsers_error(text, reason):
+    with pytest.raises(_ToolError, match="offset is %s" % reason):
+        hostout.host_number(text, "offset", _ToolError)
+
+
+def test_host_number_and_text_take_what_a_tool_prints():
+    assert hostout.host_number("-1.5e-3", "offset", _ToolError) == -0.0015
+    assert hostout.host_text(b"ok\xff\x1b", "tracking", _ToolError) == "ok\ufffd\\x1b"
+    with pytest.raises(_ToolError, match="chronyc tracking: the host sent"):
+        hostout.host_text("x" * (hostout.MAX_OUTPUT + 1), "tracking", _ToolError, cap_what="chronyc tracking")
+    with pytest.raises(_ToolError, match="tracking output must be text"):
+        hostout.host_text(None, "tracking", _ToolError)
