@@ -89,6 +89,9 @@ command read the remote clock again last, that reading ``remote_end`` (else None
 # How an estimate was made (the clock result's ``method``).
 CRISTIAN = "cristian"
 FOUR_TIMESTAMPS = "four_timestamps"
+# A further sample is worth its command only while the last one at least halved the best bound
+# before it: samples taken alike differ by noise, which rarely halves a bound twice.
+IMPROVEMENT = 0.5
 STEPPED = "stepped"
 
 
@@ -289,15 +292,18 @@ def need_more_samples(samples, target_bound, max_samples, min_samples=1, one_off
     were taken, the best bound is within ``target_bound``, the best
     sample's reading error alone already exceeds the target (a whole-second
     ``date`` can never get under 0.5 s, so more round trips do not help), or
-    the latest sample was no better than the ones before it (the round trip
-    is as short as this connection and controller load allow: another sample
-    would only add load).
+    the latest sample did not at least halve the best bound of the comparable
+    samples before it (the round trip is as short as this connection and
+    controller load allow: samples taken alike differ by noise, and chasing
+    noise only adds load and commands).
 
-    After one four-timestamp sample, also no unless ``one_off_costs``: its bound leaves out all the
+    ``one_off_costs``: the first command may have paid something the next will not (opening a
+    persistent connection such as ssh's ControlMaster, become). Then the first sample is not
+    comparable with the later ones: one further sample is taken when the first misses the target,
+    and no third (samples two and on are taken alike: a third is expected no better than the
+    second). Without one-off costs, after one four-timestamp sample also no: its bound leaves out all the
     work between its readings, and what it keeps (the transport before the first and after the last
-    reading) is what a further bare ``date`` pays again, so another exec cannot be expected to be
-    tighter unless the first one paid something the next will not (opening a persistent
-    connection such as ssh's ControlMaster, become).
+    reading) is what a further bare ``date`` pays again.
     """
     count = len(samples)
     if count < min_samples:
@@ -309,8 +315,11 @@ def need_more_samples(samples, target_bound, max_samples, min_samples=1, one_off
     best = best_sample(samples)
     if sample_bound(best) <= target_bound:
         return False
-    if count >= 2 and sample_bound(samples[-1]) >= sample_bound(best_sample(samples[:-1])):
-        return False
     if count == 1 and not one_off_costs and sample_estimate(samples[0])[2] == FOUR_TIMESTAMPS:
+        return False
+    comparable = samples[1:] if one_off_costs else samples
+    if len(comparable) >= 2 and sample_bound(comparable[-1]) > IMPROVEMENT * sample_bound(best_sample(comparable[:-1])):
+        return False
+    if one_off_costs and len(comparable) == 1:
         return False
     return _reading_error(best) < target_bound

@@ -141,21 +141,36 @@ def test_need_more_samples():
     assert not need_more_samples([], 0.05, 0)
 
 
-def test_need_more_samples_stops_when_the_last_sample_was_no_better():
+def test_need_more_samples_stops_when_the_last_sample_did_not_halve_the_bound():
     slow = Sample(0.0, 0.4, 0.0, 1e-9)
     slower = Sample(0.0, 0.6, 0.0, 1e-9)
-    better = Sample(0.0, 0.2, 0.0, 1e-9)
-    # the round trip is as short as the connection allows: another sample only adds load
-    assert not need_more_samples([slow, slower], 0.05, 5)
-    assert not need_more_samples([slow, slow], 0.05, 5)
-    # still improving: keep going
-    assert need_more_samples([slow, better], 0.05, 5)
-    assert need_more_samples([slower, slow, better], 0.05, 5)
+    better = Sample(0.0, 0.19, 0.0, 1e-9)
+    a_bit_better = Sample(0.0, 0.3, 0.0, 1e-9)
+    # samples taken alike (no one-off costs): the round trip is as short as the connection allows
+    # unless the last one at least halved the best bound before it; noise alone rarely does
+    assert not need_more_samples([slow, slower], 0.05, 5, one_off_costs=False)
+    assert not need_more_samples([slow, slow], 0.05, 5, one_off_costs=False)
+    assert not need_more_samples([slow, a_bit_better], 0.05, 5, one_off_costs=False)
+    assert need_more_samples([slow, better], 0.05, 5, one_off_costs=False)
+    assert need_more_samples([slower, slow, better], 0.05, 5, one_off_costs=False)
     # the rule compares the latest with the best before it, not with the one just before
-    assert not need_more_samples([better, slower, slow], 0.05, 5)
+    assert not need_more_samples([better, slower, slow], 0.05, 5, one_off_costs=False)
     # min_samples still wins over it
-    assert need_more_samples([slow, slower], 0.05, 5, min_samples=3)
-    assert not need_more_samples([slow, slower, slower], 0.05, 5, min_samples=3)
+    assert need_more_samples([slow, slower], 0.05, 5, min_samples=3, one_off_costs=False)
+    assert not need_more_samples([slow, slower, slower], 0.05, 5, min_samples=3, one_off_costs=False)
+
+
+def test_need_more_samples_after_one_off_costs_takes_one_more_at_most():
+    cold = Sample(0.0, 0.9, 0.0, 1e-9)  # paid the ssh handshake / become
+    warm = Sample(0.0, 0.1, 0.0, 1e-9)
+    warmer = Sample(0.0, 0.04, 0.0, 1e-9)
+    assert need_more_samples([cold], 0.01, 5)
+    # the first is not comparable with the warm ones; the second is what a third would be again
+    assert not need_more_samples([cold, warm], 0.01, 5)
+    # a third only when asked for; then the halving rule among the warm ones
+    assert need_more_samples([cold, warm], 0.01, 5, min_samples=3)
+    assert need_more_samples([cold, warm, warmer], 0.01, 5, min_samples=3)
+    assert not need_more_samples([cold, warm, warm], 0.01, 5, min_samples=3)
 
 
 @given(st.lists(st.floats(min_value=0.0, max_value=2.0), min_size=0, max_size=8),
@@ -170,8 +185,11 @@ def test_need_more_samples_properties(rtts, min_samples, max_samples):
         assert more
     elif samples and min(rtts) / 2 + 1e-9 / 2 + FLOAT_SLACK <= 0.05:
         assert not more
-    elif len(samples) >= 2 and rtts[-1] >= min(rtts[:-1]):
-        assert not more
+    elif len(samples) >= 2:
+        # one-off costs (the default): the first sample is not compared; one further sample at most
+        # unless min_samples asked for more, then only while the last halved the best before it
+        warm = rtts[1:]
+        assert more == (len(warm) >= 2 and warm[-1] / 2 + 1e-9 / 2 <= 0.5 * (min(warm[:-1]) / 2 + 1e-9 / 2))
 
 
 @pytest.mark.parametrize("text, head, tail", [
