@@ -91,5 +91,6 @@ class ActionModule(ControllerAction):
         if opts["history_dir"]:
             files, warnings = read_history(opts["history_dir"], opts["history_limit"])
             report["history"], skipped = build_history(files, report, opts["history_limit"], opts["history_dir"])
-            result["warnings"] = warnings + skipped  # a file that cannot be read is skipped, never stops the report
+            # a file that cannot be read is skipped with a warning naming it: it never stops the report
+            result.setdefault("warnings", []).extend(warnings + skipped)
         return self.write_report(result, report, dict(args, **opts))
