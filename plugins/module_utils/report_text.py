@@ -299,10 +299,10 @@ def _svg_history_skew(report, runs, px):
                      '</circle></g>' % (esc(run["iso"]), x, min(hi, centre - _MIN_WHISKER), x,
                                         max(lo, centre + _MIN_WHISKER), colour, x, centre, colour, esc(text)))
     last = runs[-1]
-    parts.append('<text class="value" x="%d" y="%.1f" font-size="11">%s</text>' % (
-        _LEFT + _WIDTH + 10, y(last["skew"] or 0.0) + 4, esc("now: no host measured" if last["skew"] is None else
-                                                           "now: %s +/- %s" % (fmt_seconds(last["skew"]),
-                                                                               fmt_seconds(last["skew_bound"])))))
+    now = "now: no host measured" if last["skew"] is None else "now: %s +/- %s" % (
+        fmt_seconds(last["skew"]), fmt_seconds(last["skew_bound"]))
+    parts.append('<text class="value" x="%d" y="%.1f" font-size="11">%s</text>'
+                 % (_LEFT + _WIDTH + 10, y(last["skew"] or 0.0) + 4, esc(now)))
     parts += _time_labels(runs, px, bottom + 14)
     parts.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle">fleet skew (largest - smallest offset) '
                  'per run, symmetric log scale; bands: warn_skew, crit_skew</text>' % (_LEFT + _WIDTH / 2.0, bottom + 30))

@@ -4,7 +4,8 @@ The page is rendered at 1280 px with a small script appended (the report itself 
 into the DOM; ``chromium --dump-dom`` returns them. Hosts at +120 s, -3 s, -0.7 s and +0.4 s (and a long name, and
 failing JWT pairs) must each get their own labelled point with a visible error bar, and nothing may overflow the
 page horizontally.  The history section (12 earlier reports and this run) draws a point per run in time order for
-the fleet skew and, on a labelled row, for each host in each run it was measured in. Without chromium the test skips (so it fails with CI=true, tests/conftest.py).
+the fleet skew and, on a labelled row, for each host in each run it was measured in. Without chromium the test
+skips (so it fails with CI=true, tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 
-import pytest
 import yaml
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet, report_data
