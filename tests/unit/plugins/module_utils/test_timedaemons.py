@@ -200,7 +200,8 @@ PIECES = ["ServerName=", "ServerAddress=", "NTPMessage={ ", "Leap=", "Stratum=",
           "Offset: ", "Delay: ", "+117us", "1min", "leap=", "stratum=", "offset=", "rootdisp=", "refid=", "00", "11",
           "16", "-0.5", "nan", "1e999", "*", "peers valid, clock ", "synced", "unsynced", ", stratum ", "ms", " ",
           "ntpctl: connect: ", "Socket error", "NTP synchronized: ", "System clock synchronized: ", "yes", "no",
-          "Unknown operation", "ntpq: read: Connection refused", "version=\"ntpd 4.2.8p15\"", "+0.030275", "\u202e", "\x1b[31m", "\udcff", '"', "version=\"ntpsec\""]
+          "Unknown operation", "ntpq: read: Connection refused", "version=\"ntpd 4.2.8p15\"", "+0.030275",
+          "\u202e", "\x1b[31m", "\udcff", '"', "version=\"ntpsec\""]
 
 
 @given(st.text())
