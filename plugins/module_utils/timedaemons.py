@@ -559,5 +559,7 @@ def host_daemon(chrony, daemons, reference):
             kernel["state"], kernel["source"], out["daemon"], out["state"],
             " (%s)" % CONTAINER_KERNEL if kernel.get("container") else
             ": the daemon may not be steering this clock (no clock control)"))
-    out.update(active=active, kernel=kernel, warnings=warnings)
+    # the running daemons by the name their own view gives (ntpd's process is ntpsec's too: ntpq's version says)
+    out.update(active=[views.get(name, {}).get("daemon") or name for name in active], kernel=kernel,
+               warnings=warnings)
     return out

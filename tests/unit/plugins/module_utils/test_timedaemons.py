@@ -271,6 +271,7 @@ def test_real_probe_output_in_a_container(name, daemon, state, reference):
     probe = td.parse_daemons_probe(fixture(name))
     host = td.host_daemon(CHRONY_MISSING, probe, _ref)
     assert (host["daemon"], host["state"], host["reference"]) == (daemon, state, reference)
+    assert host["active"] == [daemon]  # ntpsec's process is named ntpd: active names it as its view does
     assert host["kernel"] == {"state": "unsynchronised", "source": "timedatectl", "container": True}
     if state == "synchronised":  # the daemon's claim against the (host's) kernel: flagged, attributed to the host
         (warning,) = host["warnings"]
