@@ -133,6 +133,22 @@ def _status_fields(text):
     return fields
 
 
+# ``timedatectl status``'s line for the kernel's timex verdict: "System clock synchronized" (systemd 239+),
+# "NTP synchronized" (systemd 219-238: the releases without ``timedatectl show`` / ``show-timesync``)
+STATUS_SYNC_KEYS = ("System clock synchronized", "NTP synchronized")
+LEGACY_TIMESYNCD = ("systemd older than 239 (no timedatectl show-timesync): the state is timedatectl status's "
+                    "'NTP synchronized', the kernel's verdict (in a container: its host's kernel); server, stratum "
+                    "and offset unknown")
+
+
+def parse_timedatectl_status(text):
+    """``timedatectl status`` (any systemd release): the kernel's verdict as True/False, or None when its
+    synchronized line is absent; raises DaemonParseError for output that is not text within the cap."""
+    fields = _status_fields(_text(text, "timedatectl status"))
+    value = next((fields[key] for key in STATUS_SYNC_KEYS if key in fields), None)
+    return {"yes": True, "no": False}.get(value)
+
+
 def _bound(offset, *parts):
     """|offset| + the sum of ``parts`` (None when any is unknown)."""
     if offset is None or any(part is None for part in parts):
@@ -147,10 +163,12 @@ def _span_or_none(text):
         return None
 
 
-def parse_timesyncd(show, status=None, flag=None):
+def parse_timesyncd(show, status=None, flag=None, legacy=None):
     """systemd-timesyncd's view from ``timedatectl show-timesync`` (``show``: its text, or None when timedatectl
     could not be used), ``timesync-status`` (``status``, optional) and ``flag``: whether
     /run/systemd/timesync/synchronized exists (timesyncd touches it once synchronised; None: not checked).
+    ``legacy``: ``timedatectl status``, read when show-timesync failed (systemd < 239 has neither show-timesync
+    nor the flag file): its "NTP synchronized" line decides, said so in ``error`` (it is the kernel's verdict).
 
     State: synchronised when the flag exists and the last answer was usable (leap not 3, stratum 1-15);
     local never (timesyncd has no local mode).  Error estimate: |offset| + server root delay / 2 + server
@@ -174,6 +192,13 @@ def parse_timesyncd(show, status=None, flag=None):
     root_disp = _span_or_none(message.get("RootDispersion"))
     bound = _bound(offset, (root_delay or 0.0) / 2 if root_delay is not None else None, root_disp,
                    delay / 2 if delay is not None else None)
+    if show is None and legacy is not None:
+        try:
+            synced = parse_timedatectl_status(legacy)
+        except DaemonParseError as exc:
+            return view(TIMESYNCD, "error", error=str(exc))
+        if synced is not None:
+            return view(TIMESYNCD, "synchronised" if synced or flag else "unsynchronised", error=LEGACY_TIMESYNCD)
     if show is None:
         if flag is None:
             return view(TIMESYNCD, "unknown", error="timedatectl is not usable (it needs dbus; show-timesync needs "
@@ -298,13 +323,14 @@ def parse_openntpd(status, peers=None):
                 _bound(peer["offset"], peer["delay"] / 2))
 
 
-def parse_kernel(timedatectl=None, ntptime=None):
+def parse_kernel(timedatectl=None, ntptime=None, status=None):
     """The kernel's timex verdict: (state in KERNEL_STATES, source or None).
 
-    ``timedatectl show -p NTPSynchronized`` (``NTPSynchronized=yes|no``) first, else ``ntptime``'s status
-    word (STA_UNSYNC, 0x40, set: unsynchronised).
+    ``timedatectl show -p NTPSynchronized`` (``NTPSynchronized=yes|no``) first, else ``timedatectl status``
+    (``status``: systemd < 239 has no ``show``), else ``ntptime``'s status word (STA_UNSYNC, 0x40, set:
+    unsynchronised).
     """
-    for source, text in (("timedatectl", timedatectl), ("ntptime", ntptime)):
+    for source, text in (("timedatectl", timedatectl), ("timedatectl status", status), ("ntptime", ntptime)):
         if not isinstance(text, (str, bytes, bytearray)) or over_cap(text):
             continue
         text = sanitise(text)
@@ -312,6 +338,11 @@ def parse_kernel(timedatectl=None, ntptime=None):
             value = _properties(text).get("NTPSynchronized")
             if value in ("yes", "no"):
                 return ("synchronised" if value == "yes" else "unsynchronised"), source
+            continue
+        if source == "timedatectl status":
+            synced = parse_timedatectl_status(text)
+            if synced is not None:
+                return ("synchronised" if synced else "unsynchronised"), source
             continue
         match = _NTPTIME_STATUS_RE.search(text)
         if match:
@@ -355,13 +386,13 @@ def daemons_probe_command(outer_timeout=DAEMON_OUTER_TIMEOUT, max_output=MAX_OUT
         "esac; done;",
     ))
 
-    def section(name, command):
-        return "fc_t; echo '%s %s'; %s %s 2>&1; echo \"%s rc $?\";" % (MARK, name, tool, command, MARK)
+    def section(name, command):  # leaves the command's exit status in $r
+        return "fc_t; echo '%s %s'; %s %s 2>&1; r=$?; echo \"%s rc $r\";" % (MARK, name, tool, command, MARK)
 
     return " ".join((
         'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin";',
         # whether timeout works is tried (one process) only before the first tool call; head: looked up only
-        "T=; t=; fc_t() { if [ -z \"$t\" ]; then t=1; if timeout 1 true >/dev/null 2>&1; then T='timeout %d'; fi; fi; };"
+        "T=; t=; L=; r=0; fc_t() { if [ -z \"$t\" ]; then t=1; if timeout 1 true >/dev/null 2>&1; then T='timeout %d'; fi; fi; };"
         % int(outer_timeout),
         "H=cat; if command -v head >/dev/null 2>&1; then H='head -c %d'; fi;" % (int(max_output) + 1),
         running,
@@ -378,7 +409,9 @@ def daemons_probe_command(outer_timeout=DAEMON_OUTER_TIMEOUT, max_output=MAX_OUT
         "if [ -e /run/systemd/timesync/synchronized ]; then echo '%s flag yes'; else echo '%s flag no'; fi;" % (MARK, MARK),
         "if command -v timedatectl >/dev/null 2>&1; then",
         section("timesyncd_show", "timedatectl show-timesync"),
-        section("timesyncd_status", "timedatectl timesync-status"),
+        # systemd < 239: no show-timesync (nor timesync-status, nor the flag file): timedatectl status instead
+        "if [ \"$r\" = 0 ]; then", section("timesyncd_status", "timedatectl timesync-status"),
+        "else", section("timesyncd_legacy", "timedatectl status"), "if [ \"$r\" = 0 ]; then L=1; fi; fi;",
         "fi;; esac;",
         "case \" $a \" in *' %s '*) if command -v ntpq >/dev/null 2>&1; then" % NTPD,
         section("ntpq_rv", "ntpq -c rv"), section("ntpq_peers", "ntpq -pn"),
@@ -387,8 +420,11 @@ def daemons_probe_command(outer_timeout=DAEMON_OUTER_TIMEOUT, max_output=MAX_OUT
         section("ntpctl_status", "ntpctl -s status"), section("ntpctl_peers", "ntpctl -s peers"),
         ";; esac;",
         "k=1; if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then",
-        "fc_t; echo '%s kernel_timedatectl'; %s timedatectl show -p NTPSynchronized 2>&1; k=$?; echo \"%s rc $k\"; fi;"
+        "fc_t; echo '%s kernel_timedatectl'; %s timedatectl show -p NTPSynchronized 2>&1; k=$?; echo \"%s rc $k\";"
         % (MARK, tool, MARK),
+        # systemd < 239 has no show: timedatectl status (already read above when timesyncd runs there)
+        "if [ \"$k\" != 0 ]; then if [ -n \"$L\" ]; then k=0; else",
+        section("kernel_timedatectl_status", "timedatectl status"), "k=$r; fi; fi; fi;",
         "if [ \"$k\" != 0 ] && command -v ntptime >/dev/null 2>&1; then",
         section("kernel_ntptime", "ntptime"),
         "fi;",
@@ -431,7 +467,7 @@ def _daemon_view(name, sections, lines):
     if name == TIMESYNCD:
         flag = {"yes": True, "no": False}.get(lines.get("flag"))
         show = _ok(sections, "timesyncd_show")
-        got = parse_timesyncd(show, _ok(sections, "timesyncd_status"), flag)
+        got = parse_timesyncd(show, _ok(sections, "timesyncd_status"), flag, _ok(sections, "timesyncd_legacy"))
         failed = sections.get("timesyncd_show")
         if show is None and failed is not None and got["error"]:
             got["error"] = "%s; timedatectl show-timesync said %s" % (got["error"], quote(failed[0].strip(), 120))
@@ -463,7 +499,8 @@ def parse_daemons_probe(stdout):
         got = _daemon_view(name, sections, lines)
         if got is not None:
             views[name] = got
-    state, source = parse_kernel(_ok(sections, "kernel_timedatectl"), _ok(sections, "kernel_ntptime"))
+    state, source = parse_kernel(_ok(sections, "kernel_timedatectl"), _ok(sections, "kernel_ntptime"),
+                                 _ok(sections, "kernel_timedatectl_status") or _ok(sections, "timesyncd_legacy"))
     container = {"yes": True, "no": False}.get(lines.get("container"))
     return {"active": active, "views": views, "kernel": kernel_view(state, source, container), "error": None}
 
@@ -522,5 +559,7 @@ def host_daemon(chrony, daemons, reference):
             kernel["state"], kernel["source"], out["daemon"], out["state"],
             " (%s)" % CONTAINER_KERNEL if kernel.get("container") else
             ": the daemon may not be steering this clock (no clock control)"))
-    out.update(active=active, kernel=kernel, warnings=warnings)
+    # the running daemons by the name their own view gives (ntpd's process is ntpsec's too: ntpq's version says)
+    out.update(active=[views.get(name, {}).get("daemon") or name for name in active], kernel=kernel,
+               warnings=warnings)
     return out

@@ -3,6 +3,7 @@ what it measured against the offsets the scenario injected (the ground truth), t
 the exit status, and that every output parses in a real consumer."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -24,6 +25,26 @@ TRUTH = {
     "fc-audit-p120": (120.0, "synchronised"),
     "fc-audit-nochrony": (2.0, "missing"),
     "fc-audit-stopped": (-1.0, "not_running"),
+    "fc-audit-timesyncd": (0.0, "missing"),
+    "fc-audit-ntpsec": (0.0, "missing"),
+    "fc-audit-openntpd": (0.0, "missing"),
+    "fc-audit-two": (0.0, "synchronised"),
+}
+
+# the daemon the report names, its state, what its reference must contain (None: no reference), the running
+# daemons and the host's severity (docs/report-schema.md): another daemon synchronised is ok (the container
+# host's kernel disagreeing is an info), unsynchronised a warning, several daemons at once a warning.
+# openntpd cannot get past "clock unsynced" without clock control (no CAP_SYS_TIME in a container): its peer is
+# valid (converge waited for that) but it truly reports unsynchronised.
+DAEMONS = {
+    "fc-audit-timesyncd": ("systemd-timesyncd", "synchronised", "fc-audit-server", ["systemd-timesyncd"], "ok"),
+    "fc-audit-ntpsec": ("ntpsec", "synchronised", ".", ["ntpsec"], "ok"),
+    "fc-audit-openntpd": ("openntpd", "unsynchronised", None, ["openntpd"], "warning"),
+    "fc-audit-two": ("chrony", "synchronised", ".", ["chrony", "systemd-timesyncd"], "warning"),
+    "fc-audit-zero": ("chrony", "synchronised", ".", ["chrony"], "ok"),
+    # no chrony; a timesyncd whose server is an address with nothing listening (fc-audit-stopped)
+    "fc-audit-nochrony": ("systemd-timesyncd", "unsynchronised", "fc-audit-stopped", ["systemd-timesyncd"],
+                          "warning"),
 }
 
 
@@ -129,3 +150,54 @@ def test_output_files(tmp_path):
     assert set(TRUTH) <= names
     assert "<svg" in (tmp_path / "clock-audit.html").read_text()
     assert "fc-audit-p120" in (tmp_path / "clock-audit.txt").read_text()
+
+
+def test_each_daemon_state_and_severity(default_run):
+    """The JSON report names each host's daemon, its state, reference, the running daemons and the severity."""
+    hosts = hosts_of(default_run[1])
+    seen = {}
+    for name, (daemon, state, reference, active, severity) in DAEMONS.items():
+        h = hosts[name]
+        got = h["daemon"]
+        seen[name] = (got["daemon"], got["state"], got["reference"], got["active"], h["severity"], h["reasons"])
+        assert (got["daemon"], got["state"], got["active"], h["severity"]) == (daemon, state, active, severity), h
+        if reference is None:
+            assert got["reference"] is None, got
+        else:
+            assert reference in (got["reference"] or ""), got
+    # the reasons say why, in words
+    assert any("several time daemons run at once" in r and "systemd-timesyncd" in r
+               for r in hosts["fc-audit-two"]["reasons"]), seen["fc-audit-two"]
+    assert any("systemd-timesyncd is not synchronised" in r for r in hosts["fc-audit-nochrony"]["reasons"])
+    assert any("openntpd is not synchronised" in r and "clock unsynced" in r
+               for r in hosts["fc-audit-openntpd"]["reasons"])
+    assert hosts["fc-audit-ntpsec"]["daemon"]["stratum"] == 9
+    assert hosts["fc-audit-timesyncd"]["daemon"]["stratum"] == 8  # timesyncd shows its server's stratum
+    assert hosts["fc-audit-timesyncd"]["daemon"]["error_bound"] is not None
+    # the kernel's verdict in a container is the container host's, an info (not a warning)
+    for name in ("fc-audit-timesyncd", "fc-audit-ntpsec"):
+        assert hosts[name]["daemon"]["container"] is True
+        assert hosts[name]["severity"] == "ok"
+        assert any("the kernel's timex status says" in r and "its host's kernel" in r
+                   for r in hosts[name]["reasons"]), hosts[name]["reasons"]
+    with open(os.path.join(ROOT, "tests", "output", "molecule-audit-daemons.txt"), "w") as f:
+        f.write("\n".join("%-20s %r" % item for item in sorted(seen.items())) + "\n")
+
+
+def test_daemon_metric(tmp_path):
+    """fleetclock_time_daemon_info carries each host's daemon, state and running daemons (promtool-checked)."""
+    run_audit(tmp_path)
+    text = (tmp_path / "clock-audit.prom").read_text()
+    check = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"], input=text,
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    series = {}
+    for line in text.splitlines():
+        match = re.match(r"^fleetclock_time_daemon_info\{(.*)\} 1$", line)
+        if match:
+            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(1)))
+            series[labels["host"]] = labels
+    for name, (daemon, state, _reference, active, _severity) in DAEMONS.items():
+        assert series[name]["daemon"] == (daemon or "none"), series.get(name)
+        assert series[name]["state"] == state, series[name]
+        assert series[name]["active"] == ",".join(active), series[name]

@@ -67,6 +67,73 @@ def test_ntpsec_unreachable():
     assert "leap=11" in got["error"]
 
 
+def test_classic_ntpd_synchronised():
+    """ntp 4.2.8p15 (Debian 11's package): named ntpd, not ntpsec; its "+" signed offsets read."""
+    got = td.parse_ntpd(fixture("ntpd_rv_synced.txt"), fixture("ntpd_peers_synced.txt"))
+    assert (got["daemon"], got["state"], got["reference"], got["stratum"]) == ("ntpd", "synchronised", "172.23.0.2", 9)
+    assert got["offset"] == pytest.approx(0.030275e-3)
+    # |offset| + rootdisp + rootdelay / 2 (ms)
+    assert got["error_bound"] == pytest.approx((0.030275 + 62.638 + 0.108 / 2) / 1000)
+
+
+def test_classic_ntpd_peers():
+    peers = td.parse_ntpq_peers(fixture("ntpd_peers_synced.txt"))
+    assert [(p["tally"], p["remote"], p["refid"], p["stratum"]) for p in peers] == [
+        ("", "192.0.2.1", ".INIT.", 16), ("*", "172.23.0.2", "LOCAL(1)", 8)]
+    assert peers[1]["offset"] == pytest.approx(0.020e-3) and peers[1]["delay"] == pytest.approx(0.108e-3)
+
+
+def test_classic_ntpd_unreachable():
+    got = td.parse_ntpd(fixture("ntpd_rv_unreachable.txt"), fixture("ntpd_peers_unreachable.txt"))
+    assert (got["daemon"], got["state"], got["stratum"]) == ("ntpd", "unsynchronised", 16)
+    assert "leap=11" in got["error"] and "refid=INIT" in got["error"]
+
+
+def test_classic_ntpd_not_running():
+    got = td.parse_ntpd(fixture("ntpd_not_running.txt"))
+    assert got["state"] == "not_running" and "Connection refused" in got["error"]
+
+
+def test_classic_ntpd_probe_output():
+    host = td.host_daemon(CHRONY_MISSING, td.parse_daemons_probe(fixture("probe_ntpd_synced.txt")), _ref)
+    assert (host["daemon"], host["state"], host["reference"], host["active"]) == (
+        "ntpd", "synchronised", "172.23.0.2", ["ntpd"])
+    assert host["kernel"] == {"state": "unsynchronised", "source": "ntptime", "container": True}
+
+
+@pytest.mark.parametrize("name, synced", [
+    ("timedatectl_status_systemd219_synced.txt", True), ("timedatectl_status_systemd229_unsynced.txt", False),
+    ("timesyncd_status_synced.txt", None),  # timesync-status has no synchronized line
+])
+def test_timedatectl_status(name, synced):
+    assert td.parse_timedatectl_status(fixture(name)) is synced
+
+
+@pytest.mark.parametrize("name, flag, state", [
+    ("timedatectl_status_systemd219_synced.txt", False, "synchronised"),  # < 239 writes no flag file
+    ("timedatectl_status_systemd229_unsynced.txt", False, "unsynchronised"),
+    ("timedatectl_status_systemd229_unsynced.txt", True, "synchronised"),
+])
+def test_timesyncd_before_systemd_239_falls_back_to_timedatectl_status(name, flag, state):
+    got = td.parse_timesyncd(None, None, flag, fixture(name))
+    assert (got["daemon"], got["state"], got["reference"], got["offset"]) == ("systemd-timesyncd", state, None, None)
+    assert "older than 239" in got["error"] and "kernel" in got["error"]
+
+
+def test_timesyncd_legacy_status_without_its_line_keeps_the_flag():
+    got = td.parse_timesyncd(None, None, True, "garbage\n")
+    assert got["state"] == "synchronised" and "dbus" not in (got["error"] or "")
+    assert td.parse_timesyncd(None, None, None, "garbage\n")["state"] == "unknown"
+
+
+def test_kernel_verdict_from_timedatectl_status():
+    assert td.parse_kernel(None, None, fixture("timedatectl_status_systemd219_synced.txt")) == (
+        "synchronised", "timedatectl status")
+    assert td.parse_kernel("Unknown operation show.\n", fixture("ntptime_unsync.txt"),
+                           fixture("timedatectl_status_systemd229_unsynced.txt")) == (
+        "unsynchronised", "timedatectl status")
+
+
 def test_ntpsec_not_running():
     got = td.parse_ntpd(fixture("ntpsec_not_running.txt"))
     assert got["state"] == "not_running" and "Socket error" in got["error"]
@@ -125,13 +192,16 @@ def test_timespan_rejects(text):
 PARSERS = (
     lambda text: td.parse_timesyncd(text, text, True),
     lambda text: td.parse_timesyncd(text, None, None),
+    lambda text: td.parse_timesyncd(None, None, False, text),
     lambda text: td.parse_ntpd(text, text),
     lambda text: td.parse_openntpd(text, text),
 )
 PIECES = ["ServerName=", "ServerAddress=", "NTPMessage={ ", "Leap=", "Stratum=", "RootDelay=", "}", ", ", "\n",
           "Offset: ", "Delay: ", "+117us", "1min", "leap=", "stratum=", "offset=", "rootdisp=", "refid=", "00", "11",
           "16", "-0.5", "nan", "1e999", "*", "peers valid, clock ", "synced", "unsynced", ", stratum ", "ms", " ",
-          "ntpctl: connect: ", "Socket error", "\u202e", "\x1b[31m", "\udcff", '"', "version=\"ntpsec\""]
+          "ntpctl: connect: ", "Socket error", "NTP synchronized: ", "System clock synchronized: ", "yes", "no",
+          "Unknown operation", "ntpq: read: Connection refused", "version=\"ntpd 4.2.8p15\"", "+0.030275",
+          "\u202e", "\x1b[31m", "\udcff", '"', "version=\"ntpsec\""]
 
 
 @given(st.text())
@@ -142,6 +212,11 @@ def test_arbitrary_text_is_a_view_never_an_exception(text):
         assert set(got) == set(td.VIEW_KEYS)
         assert got["state"] in STATES
     assert td.parse_kernel(text, text)[0] in td.KERNEL_STATES
+    assert td.parse_kernel(None, None, text)[0] in td.KERNEL_STATES
+    try:
+        assert td.parse_timedatectl_status(text) in (True, False, None)
+    except td.DaemonParseError as exc:
+        assert str(exc)
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
@@ -196,6 +271,7 @@ def test_real_probe_output_in_a_container(name, daemon, state, reference):
     probe = td.parse_daemons_probe(fixture(name))
     host = td.host_daemon(CHRONY_MISSING, probe, _ref)
     assert (host["daemon"], host["state"], host["reference"]) == (daemon, state, reference)
+    assert host["active"] == [daemon]  # ntpsec's process is named ntpd: active names it as its view does
     assert host["kernel"] == {"state": "unsynchronised", "source": "timedatectl", "container": True}
     if state == "synchronised":  # the daemon's claim against the (host's) kernel: flagged, attributed to the host
         (warning,) = host["warnings"]
@@ -244,7 +320,9 @@ def test_openntpd_synced_with_adjtime_stubbed():
     "@@fleetclock-daemon@@ active chrony ntpd openntpd systemd-timesyncd\n", "@@fleetclock-daemon@@ rc 0\n",
     "@@fleetclock-daemon@@ ntpq_rv\n", "@@fleetclock-daemon@@ timesyncd_show\n", "@@fleetclock-daemon@@ flag yes\n",
     "@@fleetclock-daemon@@ ntpctl_status\n", "@@fleetclock-daemon@@ kernel_timedatectl\n", "NTPSynchronized=yes\n",
-    "@@fleetclock-daemon@@ container yes\n", "@@fleetclock-daemon@@ rc x\n"]), max_size=40).map("".join))
+    "@@fleetclock-daemon@@ container yes\n", "@@fleetclock-daemon@@ rc x\n", "@@fleetclock-daemon@@ timesyncd_legacy\n",
+    "@@fleetclock-daemon@@ kernel_timedatectl_status\n", "@@fleetclock-daemon@@ kernel_ntptime\n"]),
+    max_size=40).map("".join))
 @settings(max_examples=400)
 def test_garbled_probe_output_never_raises(text):
     probe = td.parse_daemons_probe(text)
@@ -263,3 +341,41 @@ def test_probe_command_runs_here_and_parses():
     assert probe is not None and isinstance(probe["active"], list), proc.stdout
     assert set(probe["active"]) <= set(td.DAEMONS)
     assert probe["kernel"]["state"] in td.KERNEL_STATES
+
+
+LEGACY_TIMEDATECTL = """#!/bin/sh
+# timedatectl as systemd 219 answers: no show, show-timesync or timesync-status
+case "$1" in
+status) cat '%s';;
+*) echo "Unknown operation $1." >&2; exit 1;;
+esac
+"""
+
+
+def test_legacy_systemd_probe_runs_here(tmp_path):
+    """The probe's systemd < 239 path for real: a process named systemd-timesyncd (a copy of sleep: its comm is
+    "systemd-timesyn") and a timedatectl answering as systemd 219 does, first on PATH."""
+    import shutil
+    import subprocess
+    sleeper = tmp_path / "systemd-timesyncd"
+    shutil.copy(shutil.which("sleep"), str(sleeper))
+    tool = tmp_path / "timedatectl"
+    tool.write_text(LEGACY_TIMEDATECTL % os.path.join(FIXTURES, "timedatectl_status_systemd219_synced.txt"))
+    tool.chmod(0o755)
+    daemon = subprocess.Popen([str(sleeper), "60"])
+    try:
+        proc = subprocess.run(["/bin/sh", "-c", 'PATH="%s:$PATH"; %s' % (tmp_path, td.daemons_probe_command())],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60,
+                              check=False)
+    finally:
+        daemon.kill()
+        daemon.wait()
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "@@fleetclock-daemon@@ timesyncd_legacy" in proc.stdout and "timesyncd_status" not in proc.stdout
+    probe = td.parse_daemons_probe(proc.stdout)
+    assert "systemd-timesyncd" in probe["active"], proc.stdout
+    got = probe["views"]["systemd-timesyncd"]
+    assert got["state"] == "synchronised" and "older than 239" in got["error"], got
+    if "kernel_timedatectl" in proc.stdout:  # where systemd is the init: show failed, status read once
+        assert probe["kernel"]["source"] == "timedatectl status", proc.stdout
+        assert "kernel_timedatectl_status" not in proc.stdout
