@@ -49,11 +49,15 @@ log "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
 # Only what users run or read (galaxy.yml build_ignore keeps the rest out): anything else fails the build step.
 allowed='^(MANIFEST\.json|FILES\.json|README\.md|CHANGELOG\.md|LICENSE|meta/|meta/runtime\.yml|meta/execution-environment\.yml'
 allowed+='|changelogs/|changelogs/changelog\.yaml|changelogs/config\.yaml'
+allowed+='|extras/|extras/prometheus/|extras/prometheus/fleetclock\.rules\.yml|extras/grafana/|extras/grafana/[^/]+\.json'
 allowed+='|inventory/|inventory/airgap-example\.yml|(plugins|roles|playbooks|schemas|docs)/.*)$'
 unexpected="$(tar -tzf "$tarball" | grep -Ev "$allowed" || true)"
 pycache="$(tar -tzf "$tarball" | grep -E '(__pycache__|\.pyc$)' || true)"
 if [ -n "$unexpected$pycache" ]; then die "the tarball holds files outside its allow-list:"$'\n'"$unexpected$pycache"; fi
 log "tarball: $(tar -tzf "$tarball" | grep -vc '/$') files, all inside the allow-list"
+for shipped in extras/prometheus/fleetclock.rules.yml extras/grafana/fleetclock-dashboard.json; do
+  tar -tzf "$tarball" | grep -qx "$shipped" || die "the tarball lacks $shipped (galaxy.yml build_ignore)"
+done
 ANSIBLE_COLLECTIONS_PATH="$work/coll" ansible-galaxy collection install --offline -p "$work/coll" "$tarball" >/dev/null
 cd "$work" || exit
 printf '[defaults]\n' > "$work/empty.cfg"  # no ansible.cfg of the checkout
