@@ -22,6 +22,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options 
     validate_options,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import aggregate
+from ansible_collections.fleetclock.timesync.plugins.module_utils.history import build_history, read_history
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import normalize
 from ansible_collections.fleetclock.timesync.plugins.plugin_utils.controller_action import ControllerAction
 
@@ -42,6 +43,8 @@ ARGUMENT_SPEC = {
     "fail_on_skew": {"type": "bool", "default": True},
     "fail_on_unsynchronised": {"type": "bool", "default": True},
     "fail_on_unreachable": {"type": "bool", "default": True},
+    "history_dir": {"type": "path"},
+    "history_limit": {"type": "int", "default": DEFAULTS["history_limit"]},
     "check_only": {"type": "bool", "default": False},
     "fail_task": {"type": "bool", "default": True},
     "show_table": {"type": "bool", "default": False},
@@ -84,4 +87,10 @@ class ActionModule(ControllerAction):
             results[host] = normalize(host_result(registered, host))
         controller = normalize(args["controller"]) if args["controller"] is not None else None
 
-        return self.write_report(result, aggregate(results, controller=controller, options=opts), dict(args, **opts))
+        report = aggregate(results, controller=controller, options=opts)
+        if opts["history_dir"]:
+            files, warnings = read_history(opts["history_dir"], opts["history_limit"])
+            report["history"], skipped = build_history(files, report, opts["history_limit"], opts["history_dir"])
+            # a file that cannot be read is skipped with a warning naming it: it never stops the report
+            result.setdefault("warnings", []).extend(warnings + skipped)
+        return self.write_report(result, report, dict(args, **opts))

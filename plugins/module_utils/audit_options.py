@@ -26,7 +26,9 @@ DEFAULTS = {
     "fail_on_unsynchronised": True,
     "fail_on_unreachable": True,
     "formats": list(FORMATS),
+    "history_limit": 50,
 }
+MAX_HISTORY_LIMIT = 1000
 FAIL_SWITCHES = ("fail_on_skew", "fail_on_unsynchronised", "fail_on_unreachable")
 
 
@@ -75,7 +77,7 @@ def check_output_dir(path, what="output_dir"):
 def validate_options(options=None, check_paths=True):
     """Check and normalise the audit options; raise OptionError with a clear message.
 
-    Returns a new dict with every key of DEFAULTS (plus output_dir / prometheus_path
+    Returns a new dict with every key of DEFAULTS (plus output_dir / prometheus_path / history_dir
     as given, made absolute when check_paths is true).
     """
     options = dict(options or {})
@@ -103,6 +105,7 @@ def validate_options(options=None, check_paths=True):
     if unknown:
         raise OptionError("formats: unknown %s; choose from %s" % (", ".join(map(repr, unknown)), ", ".join(FORMATS)))
     out["formats"] = [item for item in FORMATS if item in formats]
+    out["history_dir"], out["history_limit"] = _history(options, check_paths)
     for name in ("output_dir", "prometheus_path"):
         value = options.get(name)
         if value is None:
@@ -112,6 +115,28 @@ def validate_options(options=None, check_paths=True):
         else:
             out[name] = check_prometheus_path(value, check_paths)
     return out
+
+
+def _history(options, check_paths):
+    """history_dir (None, or a path: a directory when it exists; made absolute when ``check_paths``) and
+    history_limit (a whole number from 1 to MAX_HISTORY_LIMIT)."""
+    limit = options.get("history_limit", DEFAULTS["history_limit"])
+    if limit is None:
+        limit = DEFAULTS["history_limit"]
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY_LIMIT:
+        raise OptionError("history_limit must be a whole number from 1 to %d (earlier reports read), got %r"
+                          % (MAX_HISTORY_LIMIT, limit))
+    path = options.get("history_dir")
+    if path is None:
+        return None, limit
+    if not isinstance(path, str) or not path.strip() or "\0" in path:
+        raise OptionError("history_dir must be a non-empty path without NUL characters, got %r" % (path,))
+    if not check_paths:
+        return path, limit
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OptionError("history_dir %s exists and is not a directory; give the directory of earlier JSON reports"
+                          % path)
+    return os.path.abspath(path), limit
 
 
 def check_prometheus_path(value, check_paths=True):

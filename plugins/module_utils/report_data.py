@@ -23,8 +23,9 @@ _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # ---------------------------------------------------------------- JSON
 
 def _public(report):
-    """The report without the internal per-check structure (kept: reasons)."""
-    out = dict(report)
+    """The report without the internal per-check structure (kept: reasons) and without the HTML's history (the
+    earlier reports it was read from are the record)."""
+    out = {key: value for key, value in report.items() if key != "history"}
     out["hosts"] = [{k: v for k, v in host.items() if k != "checks"} for host in report["hosts"]]
     out["fleet"] = dict(report["fleet"])
     out["fleet"]["reasons"] = [item["message"] for item in report["fleet"]["checks"]]

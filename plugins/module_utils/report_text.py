@@ -209,6 +209,185 @@ def _svg_chart(report):
     return "\n".join(parts)
 
 
+# ---------------------------------------------------------------- HTML history
+
+# The history charts' geometry in pixels (same columns as the offset chart): the skew plot's height, a host's row,
+# the plot's inner margin left and right, the least vertical gap between labelled ticks.
+_HIST_PLOT, _HIST_ROW, _HIST_PAD, _HIST_TICK_GAP = 170, 30, 12, 16
+_HIST_LINE = "#1565c0"
+
+
+def history_columns(runs, left=_LEFT, width=_WIDTH, pad=_HIST_PAD):
+    """The pixel column of a run's time: the first run at the plot's left, the last at its right (one run: the
+    middle)."""
+    first, last = runs[0]["at"], runs[-1]["at"]
+    if last <= first:
+        return lambda at: left + width / 2.0
+    return lambda at: left + pad + (at - first) / (last - first) * (width - 2 * pad)
+
+
+def _level(value, warn, crit):
+    return "critical" if value > crit else "warning" if value > warn else "ok"
+
+
+def _time_labels(runs, px, y):
+    """The first and the last run's time under a history chart."""
+    esc = html.escape
+    if len(runs) == 1:
+        return ['<text class="time" x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>'
+                % (px(runs[0]["at"]), y, esc(runs[0]["iso"]))]
+    return ['<text class="time" x="%.1f" y="%d" font-size="10" text-anchor="%s">%s</text>'
+            % (px(run["at"]), y, anchor, esc(run["iso"])) for run, anchor in ((runs[0], "start"), (runs[-1], "end"))]
+
+
+def _polylines(points, css_class):
+    """One polyline per stretch of consecutive points (a None breaks the line)."""
+    lines, stretch = [], []
+    for point in list(points) + [None]:
+        if point is not None:
+            stretch.append("%.1f,%.1f" % point)
+        elif stretch:
+            if len(stretch) > 1:
+                lines.append('<polyline class="%s" fill="none" stroke="%s" stroke-width="1.5" points="%s"/>'
+                             % (css_class, _HIST_LINE, " ".join(stretch)))
+            stretch = []
+    return lines
+
+
+def _bands(lines, x_left, x_right):
+    """Shaded rectangles between pixel rows (a, b, colour), across the plot."""
+    return ['<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s"/>' % (x_left, min(a, b), x_right - x_left,
+                                                                            abs(b - a), colour)
+            for a, b, colour in lines if abs(b - a) > 0]
+
+
+def _svg_history_skew(report, runs, px):
+    """Inline SVG: the fleet skew of each run (dot, error bar: +/- its bound) on a log axis from 0, warn/crit bands."""
+    esc = html.escape
+    th = report["thresholds"]
+    measured = [run for run in runs if run["skew"] is not None]
+    span = symlog.span_for([run["skew"] + run["skew_bound"] for run in measured], th["crit_skew"])
+    top, total = 14, _LEFT + _WIDTH + _VALUES
+    bottom = top + _HIST_PLOT
+    y = symlog.vertical(span, bottom, _HIST_PLOT, signed=False)
+    height = bottom + 40
+    parts = ['<svg class="history-skew" role="img" aria-label="Fleet skew and its error bound per run, symmetric '
+             'log axis" width="%d" height="%d" viewBox="0 0 %d %d">' % (total, height, total, height)]
+    parts += _bands([(y(th["warn_skew"]), y(th["crit_skew"]), "#fff3d6"), (y(th["crit_skew"]), y(span), "#fde0e0")],
+                    _LEFT, _LEFT + _WIDTH)
+    for value, py in symlog.ticks(span, y, _HIST_TICK_GAP):
+        if value >= 0:
+            parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>'
+                         % (_LEFT, py, _LEFT + _WIDTH, py, "#999" if value == 0 else "#e4e4e4"))
+            parts.append('<text class="tick" x="%d" y="%.1f" font-size="10" text-anchor="end">%s</text>'
+                         % (_LEFT - 6, py + 3, esc(symlog.tick_label(value))))
+    parts += _polylines([(px(run["at"]), y(run["skew"])) if run["skew"] is not None else None for run in runs],
+                        "skew-line")
+    for run in runs:
+        x = px(run["at"])
+        if run["skew"] is None:
+            parts.append('<g class="run" data-at="%s"><circle cx="%.1f" cy="%.1f" r="3" fill="#fff" stroke="%s">'
+                         '<title>%s: no host measured</title></circle></g>' % (esc(run["iso"]), x, y(0), _COLOURS["unknown"],
+                                                                               esc(run["iso"])))
+            continue
+        colour = _COLOURS[_level(run["skew"], th["warn_skew"], th["crit_skew"])]
+        hi, lo = y(run["skew"] + run["skew_bound"]), y(max(run["skew"] - run["skew_bound"], 0.0))
+        centre = y(run["skew"])
+        text = "%s: skew %s +/- %s" % (run["iso"], fmt_seconds(run["skew"]), fmt_seconds(run["skew_bound"]))
+        parts.append('<g class="run" data-at="%s"><line class="bar" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" '
+                     'stroke="%s" stroke-width="1.5"/><circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"><title>%s</title>'
+                     '</circle></g>' % (esc(run["iso"]), x, min(hi, centre - _MIN_WHISKER), x,
+                                        max(lo, centre + _MIN_WHISKER), colour, x, centre, colour, esc(text)))
+    last = runs[-1]
+    now = "now: no host measured" if last["skew"] is None else "now: %s +/- %s" % (
+        fmt_seconds(last["skew"]), fmt_seconds(last["skew_bound"]))
+    parts.append('<text class="value" x="%d" y="%.1f" font-size="11">%s</text>'
+                 % (_LEFT + _WIDTH + 10, y(last["skew"] or 0.0) + 4, esc(now)))
+    parts += _time_labels(runs, px, bottom + 14)
+    parts.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle">fleet skew (largest - smallest offset) '
+                 'per run, symmetric log scale; bands: warn_skew, crit_skew</text>' % (_LEFT + _WIDTH / 2.0, bottom + 30))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _history_hosts(report, runs):
+    """The hosts of the history: measured now in the table's order, then the others (earlier runs only) by name."""
+    now = runs[-1]["hosts"]
+    first = [host["host"] for host in _sort_by_offset(report["hosts"]) if host["host"] in now]
+    earlier = set()
+    for run in runs:
+        earlier.update(run["hosts"])
+    return first + sorted(earlier - set(now))
+
+
+def _svg_history_hosts(report, runs, px):
+    """Inline SVG: one row per host, its offset in each run (dot, error bar) on one symmetric log scale shared by
+    every row (0 on the row's middle line, shaded beyond +/- crit_offset), the current value beside it."""
+    esc = html.escape
+    th = report["thresholds"]
+    hosts = _history_hosts(report, runs)
+    span = symlog.span_for([abs(o) + b for run in runs for o, b in run["hosts"].values()], th["crit_offset"])
+    top, total, half = 8, _LEFT + _WIDTH + _VALUES, (_HIST_ROW - 6) / 2.0
+    bottom = top + _HIST_ROW * max(len(hosts), 1)
+    height = bottom + 34
+    parts = ['<svg class="history-hosts" role="img" aria-label="Clock offset of each host per run, symmetric log '
+             'axis" width="%d" height="%d" viewBox="0 0 %d %d">' % (total, height, total, height)]
+    for index, host in enumerate(hosts):
+        middle = top + index * _HIST_ROW + _HIST_ROW / 2.0
+        y = symlog.vertical(span, middle + half, 2 * half)
+        parts.append('<g class="history-host" data-host="%s">' % esc(host))
+        parts += _bands([(y(th["crit_offset"]), y(span), "#fde0e0"), (y(-th["crit_offset"]), y(-span), "#fde0e0")],
+                        _LEFT, _LEFT + _WIDTH)
+        parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#999"/>' % (_LEFT, middle, _LEFT + _WIDTH, middle))
+        parts.append('<text class="name" x="%d" y="%.1f" font-size="12" text-anchor="end">%s</text>'
+                     % (_LEFT - 8, middle + 4, esc(_short(host))))
+        parts += _polylines([(px(run["at"]), y(run["hosts"][host][0])) if host in run["hosts"] else None
+                             for run in runs], "offset-line")
+        for run in runs:
+            if host not in run["hosts"]:
+                continue
+            offset, bound = run["hosts"][host]
+            x, centre = px(run["at"]), y(offset)
+            colour = _COLOURS[_level(abs(offset), th["warn_offset"], th["crit_offset"])]
+            text = "%s %s: %s +/- %s" % (host, run["iso"], fmt_seconds(offset, True), fmt_seconds(bound))
+            parts.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>'
+                         % (x, y(offset + bound), x, y(offset - bound), colour))
+            parts.append('<circle class="point" cx="%.1f" cy="%.1f" r="2.5" fill="%s"><title>%s</title></circle>'
+                         % (x, centre, colour, esc(text)))
+        now = runs[-1]["hosts"].get(host)
+        parts.append('<text class="value" x="%d" y="%.1f" font-size="11">%s</text></g>' % (
+            _LEFT + _WIDTH + 10, middle + 4, esc("not measured now" if now is None else
+                                                 "%s +/- %s" % (fmt_seconds(now[0], True), fmt_seconds(now[1])))))
+    if not hosts:
+        parts.append('<text x="%d" y="%d" font-size="12">no host measured in any run</text>' % (_LEFT, top + 16))
+    parts += _time_labels(runs, px, bottom + 14)
+    parts.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle">offset (host - controller) per run, '
+                 'every row on one symmetric log scale to +/- %s: 0 on the line, shaded beyond crit_offset</text>'
+                 % (_LEFT + _WIDTH / 2.0, bottom + 28, esc(fmt_seconds(span))))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _html_history(report):
+    """The history section (the report's ``history``, history.build_history), or nothing without one."""
+    history = report.get("history")
+    if not history:
+        return ""
+    esc = html.escape
+    runs = history["runs"]
+    px = history_columns(runs)
+    earlier = len(runs) - 1
+    parts = ["<h2>History</h2>",
+             "<p class=\"history\">%s%s</p>" % (
+                 esc("%d run(s) from %s to %s: %d earlier report(s) from %s and this one." % (
+                     len(runs), runs[0]["iso"], runs[-1]["iso"], earlier, history["source"] or "history_dir"))
+                 if earlier else esc("No earlier report in %s yet: the history starts with this run."
+                                     % (history["source"] or "history_dir")),
+                 esc(" %d file(s) skipped (named in the task's warnings)." % history["skipped"])
+                 if history["skipped"] else "")]
+    return "\n".join(parts + [_svg_history_skew(report, runs, px), _svg_history_hosts(report, runs, px)])
+
+
 def _html_table(header, rows, css_class, wrap=()):
     """A table of text cells; the columns numbered in ``wrap`` (names, free text) may wrap, the others do not."""
     esc = html.escape
@@ -278,7 +457,7 @@ td, th { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-al
 td.wrap { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
 tr.warning td { background: #fff3d6; } tr.critical td { background: #fde0e0; } tr.unknown td { background: #eee; }
 .status { font-weight: bold; } li { overflow-wrap: anywhere; }
-svg.chart { max-width: 100%%; height: auto; }
+svg.chart, svg.history-skew, svg.history-hosts { max-width: 100%%; height: auto; }
 </style>
 </head>
 <body>
@@ -299,6 +478,7 @@ them); bands show warn (%(warn)s) and crit (%(crit)s) offsets.</p>
 <ul class="fleet">%(fleet)s</ul>
 <h2>JWT guidance</h2>
 %(jwt)s
+%(history)s
 </body>
 </html>
 """ % {
@@ -313,4 +493,5 @@ them); bands show warn (%(warn)s) and crit (%(crit)s) offsets.</p>
         "rows": "\n".join(rows),
         "fleet": "".join("<li>%s</li>" % esc(line.strip()) for line in _fleet_lines(report)),
         "jwt": _html_jwt(report),
+        "history": _html_history(report),
     }

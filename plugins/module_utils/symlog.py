@@ -31,6 +31,19 @@ def scale(span, left, width, linear_within=LINEAR_WITHIN):
     return x
 
 
+def vertical(span, bottom, height, signed=True, linear_within=LINEAR_WITHIN):
+    """The pixel row of a value on a vertical axis, positive up, drawn over ``height`` pixels above ``bottom``: from
+    -span to +span (``signed``) or from 0 to +span (values beyond are clamped)."""
+    if signed:
+        return scale(span, bottom, -height, linear_within)
+    top = symlog(span, linear_within)
+
+    def y(value):
+        value = max(0.0, min(span, value))
+        return bottom - symlog(value, linear_within) / top * height
+    return y
+
+
 def decades(span, linear_within=LINEAR_WITHIN):
     """0 and +/- each power of ten from linear_within up to span, ascending."""
     powers = []
@@ -42,11 +55,11 @@ def decades(span, linear_within=LINEAR_WITHIN):
 
 
 def ticks(span, x, min_gap):
-    """The (value, pixel) ticks of the axis ``x`` (from scale()) at least ``min_gap`` pixels apart: 0 and the
-    decades, a decade too close to a kept one (near zero) left out, symmetrically."""
+    """The (value, pixel) ticks of the axis ``x`` (from scale() or vertical()) at least ``min_gap`` pixels apart: 0
+    and the decades, a decade too close to a kept one (near zero) left out, symmetrically."""
     kept = [(0.0, x(0.0))]
     for value in decades(span)[len(decades(span)) // 2 + 1:]:
-        if x(value) - kept[-1][1] >= min_gap:
+        if abs(x(value) - kept[-1][1]) >= min_gap:
             kept.append((value, x(value)))
     return [(-v, x(-v)) for v, _px in reversed(kept[1:])] + kept
 

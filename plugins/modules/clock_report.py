@@ -97,6 +97,21 @@ options:
         when false only WARNING.
     type: bool
     default: true
+  history_dir:
+    description:
+      - A directory of earlier JSON reports of this collection (C(*.json) files directly in it, such as the copies
+        a scheduled audit keeps). The HTML report gains a history section - the fleet skew and each host's offset
+        over those runs and this one.
+      - At most O(history_limit) files are read, the newest first (by modification time). A file that is not a
+        schema_version 1 report with finite numbers, or was generated at or after this report, is skipped with a
+        warning naming it; a missing directory is a warning too. Neither stops the report.
+      - The other formats do not change; the history is not part of the JSON report.
+    type: path
+  history_limit:
+    description:
+      - At most this many earlier reports are read from O(history_dir) (1 to 1000).
+    type: int
+    default: 50
   check_only:
     description:
       - Only validate the options and that the output directory can be written; read no results,

@@ -14,11 +14,15 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
 from conftest import JSON_RESULTS, ROOT, assert_printed, ansible_playbook
+
+from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet
+from ansible_collections.fleetclock.timesync.plugins.module_utils import report as report_module
 
 SCHEMA = os.path.join(ROOT, "schemas", "audit-report-v1.schema.json")
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -98,20 +102,39 @@ def test_unreachable_host_is_listed_and_fails_the_run(audit, inventory, tmp_path
     assert "dead-ssh" in proc.stdout
 
 
+def earlier_report(seconds_ago):
+    """The JSON text of an audit report of local-a and local-b written ``seconds_ago``, for the history."""
+    now = time.time() - seconds_ago
+    clock = {"offset": 0.004, "bound": 0.001, "rtt": 0.002, "samples": 1, "resolution": 1e-9,
+             "remote_time": now, "controller_time": now}
+    probe = {"status": "ok", "error": None, "clock": clock, "chrony": None}
+    return report_module.render_json(fleet.aggregate({"local-a": probe, "local-b": probe}, now=now))
+
+
 def test_warnings_only_exit_zero(audit, inventory, tmp_path):
     # chronyd is not running on this machine: that is CRITICAL unless fail_on_unsynchronised is off
-    proc = audit(inventory, str(tmp_path), "-e", "fleetclock_audit_fail_on_unreachable=false",
-                 "-e", "fleetclock_audit_fail_on_unsynchronised=false")
+    history = tmp_path / "history"
+    history.mkdir()
+    (history / "earlier.json").write_text(earlier_report(600))
+    (history / "broken.json").write_text("{")
+    proc = audit(inventory, str(tmp_path / "out"), "-e", "fleetclock_audit_fail_on_unreachable=false",
+                 "-e", "fleetclock_audit_fail_on_unsynchronised=false", "-e", "fleetclock_history_dir=%s" % history)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = check_outputs(str(tmp_path))
+    out = tmp_path / "out"
+    report = check_outputs(str(out))
+    # the history: the earlier report and this run in the HTML report; the broken file skipped with a warning
+    assert "history_dir: skipped broken.json: not valid JSON" in proc.stdout + proc.stderr
+    page = (out / "clock-audit.html").read_text()
+    assert "2 run(s) from" in page and page.count('<g class="run"') == 2 and "1 file(s) skipped" in page
+    assert page.count('<g class="history-host"') == 2
     assert report["evaluation"]["label"] == "WARNING"
     assert report["fleet"]["unreachable"] == ["dead-ssh"]
-    assert_printed(proc.stdout, tmp_path / "clock-audit.txt")  # the checkout's yaml result format
+    assert_printed(proc.stdout, out / "clock-audit.txt")  # the checkout's yaml result format
     # schema_minor 1: each visited host's time daemon (none runs here) and the kernel's verdict, read in the same visit
     assert report["schema_minor"] == 1
     local_b = next(h for h in report["hosts"] if h["host"] == "local-b")
     assert local_b["daemon"]["active"] == [] and local_b["daemon"]["state"] in ("missing", "not_running")
-    assert "fleetclock_time_daemon_info{host=\"local-b\"" in open(os.path.join(str(tmp_path), "clock-audit.prom")).read()
+    assert "fleetclock_time_daemon_info{host=\"local-b\"" in open(os.path.join(str(out), "clock-audit.prom")).read()
 
 
 def test_limit_audits_only_the_limited_hosts(audit, inventory, tmp_path):

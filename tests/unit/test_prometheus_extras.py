@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 
-import pytest
 import yaml
 
 from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet, report_data
@@ -94,3 +93,107 @@ def test_unsynchronised_rule_selects_the_audits_unsynchronised_states():
     rule = next(rule for rule in rules() if rule["alert"] == "FleetclockHostUnsynchronised")
     states = re.search(r'state=~"([^"]*)"', rule["expr"]).group(1)
     assert sorted(states.split("|")) == sorted(UNSYNCHRONISED_STATES)
+
+
+# ---------------------------------------------------------------- dashboard
+
+NOW = 1_700_000_000.0
+# Grafana's built-in interval variables, as Grafana would substitute them for a 1 h range at 1 m resolution.
+GRAFANA_BUILTINS = {"__range": "1h", "__interval": "1m", "__rate_interval": "4m"}
+GRAFANA_VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+
+
+def dashboard():
+    with open(DASHBOARD, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def queries(dash):
+    """(where, expr) of every panel target and every query variable of the dashboard."""
+    found = [("panel %r" % panel["title"], target["expr"])
+             for panel in dash["panels"] if panel["type"] != "row" for target in panel["targets"]]
+    found += [("variable $%s" % var["name"], var["query"]["query"])
+              for var in dash["templating"]["list"] if var["type"] == "query"]
+    return found
+
+
+def substituted(expr, dash):
+    """``expr`` with Grafana's variables replaced: built-ins by GRAFANA_BUILTINS, the dashboard's by their
+    "All" value; label_values(metric, label) by its metric selector."""
+    values = dict(GRAFANA_BUILTINS, **{var["name"]: var.get("allValue", ".*")
+                                       for var in dash["templating"]["list"] if var["type"] == "query"})
+    expr = re.sub(r"^label_values\((.*), *\w+\)$", r"\1", expr)
+    out = GRAFANA_VARIABLE.sub(lambda match: values[match.group(1)], expr)
+    assert "$" not in out, out
+    return out
+
+
+def test_dashboard_loads_with_a_query_on_every_panel():
+    dash = dashboard()
+    ids = [panel["id"] for panel in dash["panels"]]
+    assert len(ids) == len(set(ids)) and dash["uid"] == "fleetclock-timesync"
+    for panel in dash["panels"]:
+        if panel["type"] == "row":
+            continue
+        assert panel["targets"] and panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
+        assert all(target["expr"].strip() for target in panel["targets"]), panel["title"]
+        assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, panel["title"]
+    titles = " / ".join(panel["title"] for panel in dash["panels"])
+    for needed in ("Fleet skew with its bound", "Host offsets with bounds", "Unsynchronised", "Audit age"):
+        assert needed in titles
+
+
+def test_every_dashboard_query_names_only_metrics_the_collection_writes():
+    for where, expr in queries(dashboard()):
+        names = set(METRIC.findall(expr))
+        assert names, where
+        assert names <= WRITTEN, "%s reads %s, which no fleetclock textfile writes" % (where, names - WRITTEN)
+        assert set(THRESHOLD_LABEL.findall(expr)) <= set(fleet.thresholds(_options())), where
+
+
+def _probe(offset, state="synchronised"):
+    tracking = {"ref_id": "C0A80001", "ref_name": "ntp1", "stratum": 2, "leap_status": "Normal"}
+    return {"status": "ok", "error": None,
+            "clock": {"offset": offset, "bound": 0.002, "rtt": 0.004, "samples": 4, "resolution": 1e-9,
+                      "remote_time": NOW + offset, "controller_time": NOW},
+            "chrony": {"state": state, "tracking": tracking, "sources": [], "offset": 1e-5,
+                       "error_bound": 2e-4, "error": None}}
+
+
+def textfile_series(text, labels='instance="guard:9100",job="node"'):
+    """promtool input series for the samples of a textfile, as node_exporter's scrape labels them."""
+    series = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            name = name[:-1] + "," + labels + "}" if name.endswith("}") else name + "{" + labels + "}"
+            series.append({"series": name, "values": "%sx15" % value})
+    return series
+
+
+def test_every_dashboard_query_parses_and_returns_data_from_the_audits_textfile(tmp_path):
+    """Each query, variables substituted, as a promtool unit test over the textfile of a report with an
+    unsynchronised, a stopped and an unreachable host plus the guard's textfile: promtool parses it and it
+    returns at least one sample in virtual time."""
+    rep = fleet.aggregate({"ok1": _probe(0.0004), "ahead": _probe(6.25), "unsync": _probe(0.01, "unsynchronised"),
+                           "stopped": _probe(-0.3, "not_running"),
+                           "gone": {"status": "unreachable", "error": "ssh: refused", "clock": None, "chrony": None}},
+                          controller=_probe(0.0), now=NOW)
+    guard = "\n".join("%s %s" % (name, value) for name, value in zip(GUARD_METRICS, (NOW, 1, NOW)))
+    dash = dashboard()
+    exprs = [substituted(expr, dash) for _where, expr in queries(dash)]
+    rules_file = tmp_path / "queries.rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": [
+        {"record": "dashboard_query_%d" % index, "expr": expr} for index, expr in enumerate(exprs)]}]}))
+    code, out = promtool("check", "rules", str(rules_file))
+    assert code == 0, out
+    tests = {"rule_files": [], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": textfile_series(report_data.render_prometheus(rep)) + textfile_series(guard),
+        "promql_expr_test": [{"expr": "count(%s) > bool 0" % expr, "eval_time": "10m",
+                              "exp_samples": [{"labels": "{}", "value": 1}]} for expr in exprs],
+    }]}
+    test_file = tmp_path / "queries.test.yml"
+    test_file.write_text(yaml.safe_dump(tests))
+    code, out = promtool("test", "rules", str(test_file))
+    assert code == 0 and "SUCCESS" in out, out

@@ -35,6 +35,7 @@ from ansible_collections.fleetclock.timesync.plugins.action.report_merge import 
 from ansible_collections.fleetclock.timesync.plugins.module_utils import remediate
 from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import (
     FORMATS,
+    MAX_HISTORY_LIMIT,
     MAX_PROBE_TIMEOUT,
     OptionError,
     check_output_dir,
@@ -43,6 +44,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options 
     validate_options,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import aggregate
+from ansible_collections.fleetclock.timesync.plugins.module_utils.history import build_history
 from ansible_collections.fleetclock.timesync.plugins.module_utils.merge import MODES
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import RENDERERS
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_float, number_option_errors
@@ -121,6 +123,9 @@ OPTION_CATALOGUE = {
     "probe_timeout_huge_int": ("probe", {"timeout": 10 ** 400}, "timeout", "finite number"),
     # NUL in an output path passed the check and failed only when the reports were written, after the audit
     "audit_output_dir_nul": ("audit", {"output_dir": "/tmp/reports\x00x"}, "output_dir", "without NUL"),
+    "audit_history_dir_nul": ("audit", {"history_dir": "/tmp/history\x00"}, "history_dir", "without NUL"),
+    "audit_history_limit_inf": ("audit", {"history_limit": "inf"}, "history_limit", "finite whole number"),
+    "audit_history_limit_zero": ("audit", {"history_limit": 0}, "history_limit", "from 1 to 1000"),
     "audit_prometheus_path_nul": ("audit", {"prometheus_path": "/tmp/x\x00.prom"}, "prometheus_path", ".prom"),
     "merge_prometheus_path_nul": ("merge", {"prometheus_path": "/tmp/x\x00.prom"}, "prometheus_path", ".prom"),
     "merge_output_dir_nul": ("merge", {"output_dir": "/tmp/m\x00"}, "output_dir", "without NUL"),
@@ -230,6 +235,8 @@ AUDIT = st.fixed_dictionaries({}, optional=dict(
     formats=_FORMATS,
     output_dir=_path("reports", "/tmp/fleetclock-props/out"),
     prometheus_path=_path("fleet.prom", "/tmp/fleetclock-props/x.prom"),
+    history_dir=_path("history", "/tmp/fleetclock-props/history"),
+    history_limit=_mostly(st.one_of(st.integers(1, 1000), st.just("50")), weight=12),
     fail_on_skew=_mostly(_BOOL, weight=12), fail_on_unsynchronised=_mostly(_BOOL, weight=12),
     fail_on_unreachable=_mostly(_BOOL, weight=12),
 ))
@@ -337,7 +344,14 @@ def test_audit_options_refused_naming_the_option_or_taken_as_asked(options):
     if _given(options, "prometheus_path"):
         _same_path(out["prometheus_path"], options["prometheus_path"])
         assert out["prometheus_path"].endswith(".prom")
-    _check_rendered(aggregate({"host-a": None}, options=out), out)
+    assert 1 <= out["history_limit"] <= MAX_HISTORY_LIMIT
+    if _given(options, "history_limit"):
+        assert out["history_limit"] == _exact(options["history_limit"])
+    audit = aggregate({"host-a": None}, options=out)
+    if _given(options, "history_dir"):
+        _same_path(out["history_dir"], options["history_dir"])
+        audit["history"] = build_history([], audit, out["history_limit"], out["history_dir"])[0]
+    _check_rendered(audit, out)
 
 
 @PROPERTY
