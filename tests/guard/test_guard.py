@@ -8,9 +8,9 @@ test creates (no route out):
            ansible-core into a venv from the wheelhouse of scripts/setup-guard-wheels.sh (mounted read-only), the
            collection from the tarball `ansible-galaxy collection build` makes, and the timer (every 5 s);
            node_exporter's textfile directory is a directory of this test, mounted.
-  steady   sshd, no offset
-  moving   sshd, libfaketime for every new process (/etc/ld.so.preload); its offset is /etc/faketimerc, rewritten
-           by the test (+0, then +30 s, then +0 again)
+  steady   sshd, no offset, chrony installed but not running (the dashboard's unsynchronised hosts)
+  moving   sshd, libfaketime in every ssh session (sshd's SetEnv LD_PRELOAD: sshd's seccomp sandbox kills a
+           preloaded sshd); its offset is /etc/faketimerc, rewritten by the test (+0, then +30 s, then +0 again)
 On this machine, on 127.0.0.1 only: Debian's prometheus-node-exporter (textfile collector only) and Debian's
 prometheus (scrape and rule evaluation every 2 s), with the shipped rules' `for:` cut to seconds and the staleness
 limit to 20 s.
@@ -145,11 +145,16 @@ def start_fleet(names, net, textfile_dir, wheelhouse):
     sh("docker", "run", "-d", "--name", names["guard"], "--hostname", names["guard"], "--network", net,
        *SYSTEMD_RUN, "-v", "%s:/var/lib/prometheus/node-exporter" % textfile_dir,
        "-v", "%s:/opt/wheelhouse:ro" % wheelhouse, IMAGE, "/lib/systemd/systemd")
-    for role in ("steady", "moving"):
-        sh("docker", "run", "-d", "--name", names[role], "--hostname", names[role], "--network", net,
-           "-e", "FAKETIME_DONT_FAKE_MONOTONIC=1", IMAGE,
-           "sh", "-c", "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e")
-    dexec(names["moving"], "echo +0 > /etc/faketimerc && echo %s > /etc/ld.so.preload" % FAKETIME_LIB)
+    # libfaketime only in the moving host's ssh sessions (sshd's own seccomp sandbox kills a preloaded sshd)
+    faked = "printf 'SetEnv LD_PRELOAD=%s FAKETIME_DONT_FAKE_MONOTONIC=1\\n' > /etc/ssh/sshd_config.d/fc.conf" \
+        " && echo +0 > /etc/faketimerc && " % FAKETIME_LIB
+    for role, setup in (("steady", ""), ("moving", faked)):
+        sh("docker", "run", "-d", "--name", names[role], "--hostname", names[role], "--network", net, IMAGE,
+           "sh", "-c", setup + "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e")
+    # chrony installed but not running on the steady host (from the image's apt cache): a host the dashboard's
+    # "unsynchronised hosts" panel lists
+    dexec(names["steady"], "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d"
+          " && apt-get install -y chrony > /tmp/apt.log 2>&1")
     state = dexec(names["guard"], "systemctl is-system-running --wait", check=False).strip()
     assert state in ("running", "degraded"), state
 
