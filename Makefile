@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help audit demo-down test setup lint sanity unit integration build matrix molecule lab
+.PHONY: help audit demo-down test setup lint sanity unit integration build guard matrix molecule lab
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -37,3 +37,6 @@ molecule:
 
 lab:
 	@bash scripts/setup.sh venv collections && FC_STEPS=lab bash scripts/test.sh
+
+guard:
+	@bash scripts/setup.sh venv collections host-tools docker images guard-wheels && FC_STEPS=guard bash scripts/test.sh

@@ -10,7 +10,7 @@ log "yamllint"
 log "ansible-lint --profile production"
 PATH="$FC_VENV/bin:$PATH" "$(venv_bin ansible-lint)" --offline --profile production
 log "shellcheck"
-shellcheck -S warning -x scripts/*.sh lab/guest/fclab-identity .ci/run
+shellcheck -S warning -x scripts/*.sh lab/guest/fclab-identity .ci/run roles/audit_schedule/files/fleetclock-guard.sh
 log "antsibull-changelog lint (changelogs/fragments, changelogs/changelog.yaml)"
 "$(venv_bin antsibull-changelog)" lint
 "$(venv_bin antsibull-changelog)" lint-changelog-yaml changelogs/changelog.yaml

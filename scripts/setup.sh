@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything the tests need on a fresh Debian 12 machine, each step cached:
-# venv, vendored collections, the ansible-core matrix's venvs, controller tools, Docker engine, test images.
+# venv, vendored collections, the ansible-core matrix's venvs, controller tools, Docker engine, test images,
+# the guard test's wheelhouse.
 source "$(dirname "$0")/lib.sh"
-steps=("$@"); [ "${#steps[@]}" -gt 0 ] || steps=(venv collections matrix host-tools docker images)
+steps=("$@"); [ "${#steps[@]}" -gt 0 ] || steps=(venv collections matrix host-tools docker images guard-wheels)
 for s in "${steps[@]}"; do
   case "$s" in
     venv) bash "$FC_ROOT/scripts/setup-venv.sh" ;;
@@ -11,6 +12,7 @@ for s in "${steps[@]}"; do
     host-tools) bash "$FC_ROOT/scripts/setup-host-tools.sh" ;;
     docker) bash "$FC_ROOT/scripts/setup-docker.sh" ;;
     images) bash "$FC_ROOT/scripts/build-images.sh" ;;
-    *) die "unknown set-up step '$s' (venv collections matrix host-tools docker images)" ;;
+    guard-wheels) bash "$FC_ROOT/scripts/setup-guard-wheels.sh" >/dev/null ;;
+    *) die "unknown set-up step '$s' (venv collections matrix host-tools docker images guard-wheels)" ;;
   esac
 done

@@ -14,7 +14,7 @@ cd "$FC_ROOT" || exit
 export PATH="$FC_VENV/bin:$PATH" ANSIBLE_CONFIG="$FC_ROOT/ansible.cfg" PY_COLORS=0 ANSIBLE_NOCOLOR=1
 matrix_file="$FC_ROOT/tests/matrix/releases.txt"
 matrix_steps="$(awk '!/^#/ && NF { printf "matrix-%s ", $1 }' "$matrix_file")"
-all_steps="setup lint sanity unit integration build $matrix_steps molecule-cloud molecule-audit molecule-airgap molecule-remediate lab"
+all_steps="setup lint sanity unit integration build guard $matrix_steps molecule-cloud molecule-audit molecule-airgap molecule-remediate lab"
 steps="${FC_STEPS:-$all_steps}"
 mkdir -p "$FC_ROOT/tests/output"
 
@@ -62,6 +62,16 @@ step_matrix() {
   return "$rc"
 }
 step_build()       { bash scripts/test-build.sh; }
+# The guard end to end (tests/guard): the role audit_schedule on a container, its timer auditing two containers,
+# node_exporter and Prometheus on loopback with the shipped rules, the dashboard's queries; the timeline it saw
+# is printed.
+step_guard() {
+  local rc=0
+  rm -f tests/output/guard-timeline.txt
+  pytest -q -p no:cacheprovider tests/guard || rc=$?
+  [ -e tests/output/guard-timeline.txt ] && { log "tests/output/guard-timeline.txt"; cat tests/output/guard-timeline.txt; }
+  return "$rc"
+}
 # The skew lab (VMs with their own clocks, docs/lab.md): at most FCLAB_TIMEOUT s (30 min), the lab is
 # always stopped afterwards, and its evidence (tests/output/lab-*.txt) is printed.
 step_lab() {
