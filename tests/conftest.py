@@ -47,6 +47,20 @@ all:
 """
 
 
+
+# The time the unit tests' synthetic probes are taken at.
+PROBE_NOW = 1_700_000_000.0
+
+
+def synced_probe(offset, state="synchronised", bound=0.002, now=PROBE_NOW, samples=1):
+    """A probe result of a host whose clock is ``offset`` s off, measured within ``bound``, chrony in ``state``."""
+    tracking = {"ref_id": "C0A80001", "ref_name": "ntp1", "stratum": 2, "leap_status": "Normal"}
+    return {"status": "ok", "error": None,
+            "clock": {"offset": offset, "bound": bound, "rtt": bound * 2, "samples": samples, "resolution": 1e-9,
+                      "remote_time": now + offset, "controller_time": now},
+            "chrony": {"state": state, "tracking": tracking, "sources": [], "offset": 1e-5,
+                       "error_bound": 2e-4, "error": None}}
+
 def weighted(good, bad, weight=8):
     """A hypothesis strategy drawing from ``good`` about ``weight`` times out of ``weight + 1``, else from ``bad``
     (st.one_of does not weigh repeated branches), so that a property test accepts inputs as well as refusing them."""

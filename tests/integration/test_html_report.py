@@ -18,6 +18,7 @@ import subprocess
 
 import pytest
 
+from conftest import synced_probe
 from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet, history, report
 
 pytestmark = pytest.mark.integration
@@ -55,12 +56,7 @@ FACTS = """<script>
 
 
 def probe(offset, bound=0.02, now=NOW):
-    tracking = {"ref_id": "C0A80001", "ref_name": "ntp1", "stratum": 2, "leap_status": "Normal"}
-    return {"status": "ok", "error": None,
-            "clock": {"offset": offset, "bound": bound, "rtt": bound * 2, "samples": 1, "resolution": 1e-9,
-                      "remote_time": now + offset, "controller_time": now},
-            "chrony": {"state": "synchronised", "tracking": tracking, "sources": [], "offset": 1e-5,
-                       "error_bound": 2e-4, "error": None}}
+    return synced_probe(offset, bound=bound, now=now)
 
 
 def earlier_reports():

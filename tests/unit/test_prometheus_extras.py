@@ -19,6 +19,7 @@ import subprocess
 
 import yaml
 
+from conftest import synced_probe
 from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet, report_data
 from ansible_collections.fleetclock.timesync.plugins.module_utils.probe_result import UNSYNCHRONISED_STATES
 
@@ -152,12 +153,7 @@ def test_every_dashboard_query_names_only_metrics_the_collection_writes():
 
 
 def _probe(offset, state="synchronised"):
-    tracking = {"ref_id": "C0A80001", "ref_name": "ntp1", "stratum": 2, "leap_status": "Normal"}
-    return {"status": "ok", "error": None,
-            "clock": {"offset": offset, "bound": 0.002, "rtt": 0.004, "samples": 4, "resolution": 1e-9,
-                      "remote_time": NOW + offset, "controller_time": NOW},
-            "chrony": {"state": state, "tracking": tracking, "sources": [], "offset": 1e-5,
-                       "error_bound": 2e-4, "error": None}}
+    return synced_probe(offset, state, samples=4)
 
 
 def textfile_series(text, labels='instance="guard:9100",job="node"'):

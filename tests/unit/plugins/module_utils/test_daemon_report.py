@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 
+from conftest import synced_probe
 from ansible_collections.fleetclock.timesync.plugins.module_utils import chronyc, fleet, report, timedaemons
 from ansible_collections.fleetclock.timesync.plugins.module_utils.records import host_record, shifted
 
@@ -22,12 +23,7 @@ NOW = 1_700_000_000.0
 
 
 def probe(offset, state="synchronised"):
-    tracking = {"ref_id": "C0A80001", "ref_name": "ntp1", "stratum": 2, "leap_status": "Normal"}
-    return {"status": "ok", "error": None,
-            "clock": {"offset": offset, "bound": 0.002, "rtt": 0.004, "samples": 4, "resolution": 1e-9,
-                      "remote_time": NOW + offset, "controller_time": NOW},
-            "chrony": {"state": state, "tracking": tracking, "sources": [], "offset": 1e-5,
-                       "error_bound": 2e-4, "error": None}}
+    return synced_probe(offset, state, samples=4)
 
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "timedaemons")

@@ -12,6 +12,7 @@ from conftest import weighted
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import synced_probe
 from ansible_collections.fleetclock.timesync.plugins.module_utils import fleet, history, report, symlog
 from ansible_collections.fleetclock.timesync.plugins.module_utils.audit_options import OptionError, validate_options
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report_text import history_columns
@@ -20,12 +21,7 @@ NOW = 1_700_000_000.0
 
 
 def probe(offset, now=NOW, bound=0.002):
-    tracking = {"ref_id": "C0A80001", "ref_name": "ntp1", "stratum": 2, "leap_status": "Normal"}
-    return {"status": "ok", "error": None,
-            "clock": {"offset": offset, "bound": bound, "rtt": bound * 2, "samples": 1, "resolution": 1e-9,
-                      "remote_time": now + offset, "controller_time": now},
-            "chrony": {"state": "synchronised", "tracking": tracking, "sources": [], "offset": 1e-5,
-                       "error_bound": 2e-4, "error": None}}
+    return synced_probe(offset, bound=bound, now=now)
 
 
 DOWN = {"status": "unreachable", "error": "ssh: refused", "clock": None, "chrony": None}
