@@ -47,7 +47,6 @@ all:
 """
 
 
-
 # The time the unit tests' synthetic probes are taken at.
 PROBE_NOW = 1_700_000_000.0
 
@@ -60,6 +59,7 @@ def synced_probe(offset, state="synchronised", bound=0.002, now=PROBE_NOW, sampl
                       "remote_time": now + offset, "controller_time": now},
             "chrony": {"state": state, "tracking": tracking, "sources": [], "offset": 1e-5,
                        "error_bound": 2e-4, "error": None}}
+
 
 def weighted(good, bad, weight=8):
     """A hypothesis strategy drawing from ``good`` about ``weight`` times out of ``weight + 1``, else from ``bad``
