@@ -388,3 +388,25 @@ def test_stopping_the_timer_makes_the_audit_stale(guard):
     note("%s pending" % STALE_ALERT)
     prom.wait("the staleness alert firing", lambda: "firing" in prom.alerts(STALE_ALERT).values())
     note("%s firing" % STALE_ALERT)
+
+
+def test_cron_takes_over_from_the_timer(guard):
+    """Where cron runs the guard (scheduler cron): the role retires the timer, writes the guard user's cron job,
+    cron's run audits again (the stale guard's metrics move on), and a second role run changes nothing."""
+    names, note = guard["names"], guard["timeline"].note
+    # cron-daemon-common is a pre-dependency of cron: configured first
+    dexec(names["guard"], "dpkg -i /opt/wheelhouse/debs/cron-daemon-common_*.deb > /tmp/dpkg.log 2>&1"
+          " && dpkg -i /opt/wheelhouse/debs/cron_*.deb >> /tmp/dpkg.log 2>&1 && systemctl start cron")
+    before = guard_metrics(guard)["fleetclock_guard_last_success_timestamp_seconds"]
+    cron = ("-e", "audit_schedule_scheduler=cron", "-e", "audit_schedule_interval=60")
+    assert recap(run_role(guard, *cron))[0] > 0
+    assert dexec(names["guard"], "systemctl is-enabled fleetclock-guard.timer 2>&1", check=False).strip() != "enabled"
+    assert dexec(names["guard"], "ls /etc/systemd/system/fleetclock-guard.timer 2>&1", check=False).count(
+        "No such file") == 1
+    job = dexec(names["guard"], "crontab -l -u fleetclock-guard")
+    assert re.search(r"^\*/1 \* \* \* \* /usr/local/sbin/fleetclock-guard /etc/fleetclock-guard/guard.env", job, re.M), job
+    note("scheduler cron: timer retired, cron job written")
+    guard["prometheus"].wait("a run by cron", lambda: guard_metrics(guard).get(
+        "fleetclock_guard_last_success_timestamp_seconds", 0) > before, timeout=200)
+    note("cron ran the audit")
+    assert recap(run_role(guard, *cron))[0] == 0, "second cron run changed something"

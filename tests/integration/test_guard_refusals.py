@@ -19,6 +19,8 @@ PLAY = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
     ("audit_schedule_user", "guard\nUser=root", "audit_schedule_user must be a user name"),
     ("audit_schedule_inventory", "/etc/inv.yml\nExecStartPre=/bin/id", "audit_schedule_inventory must be an absolute path"),
     ("audit_schedule_environment", {"X;reboot": "1"}, "audit_schedule_environment: 'X;reboot' is not a name"),
+    # a count given as text (as `-e name=value` gives it) is read as a number, and refused as one
+    ("audit_schedule_interval", "0", "audit_schedule_interval must be a whole number above 0"),
 ])
 def test_injection_is_refused_naming_the_variable(tmp_path, var, value, message):
     playbook = tmp_path / "guard.yml"
