@@ -52,6 +52,11 @@ def is_path(value):
     return isinstance(value, str) and bool(_PATH_RE.fullmatch(value))
 
 
+def is_user(value):
+    """True for a system user name (lower-case letters, digits, '_', '-'; at most 32)."""
+    return isinstance(value, str) and bool(_USER_RE.fullmatch(value))
+
+
 def is_line(value):
     """True for one chrony.conf line of printable ASCII (spaces and tabs allowed, no line break)."""
     return isinstance(value, str) and bool(_LINE_RE.fullmatch(value)) and bool(value.strip())
@@ -91,7 +96,7 @@ def check_value(label, kind, low, high, value):
         ok = isinstance(value, str) and _REFID_RE.fullmatch(value)
         return None if ok else "must be 1-4 letters or digits, got %s" % show(value)
     if kind == "user":
-        ok = isinstance(value, str) and _USER_RE.fullmatch(value)
+        ok = is_user(value)
         return None if ok else "must be a user name (lower-case letters, digits, _ or -), got %s" % show(value)
     number = as_int(value) if kind == "int" else as_float(value)
     if number is None:

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_path, show
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_path, is_user, show
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_int
 
 # Paths written into the wrapper's configuration, the unit files or cron (empty allowed where marked).
@@ -23,7 +23,6 @@ PATH_OPTIONS = (
     ("audit_schedule_wheelhouse", True),
 )
 COUNT_OPTIONS = ("audit_schedule_interval", "audit_schedule_timeout", "audit_schedule_history_keep")
-_USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _PRINTABLE_RE = re.compile(r"[\x20-\x7e]*")
 # Environment names the role sets itself (the wrapper's collections path).
@@ -36,7 +35,7 @@ class GuardOptionError(ValueError):
 
 
 def user_error(value, var="audit_schedule_user"):
-    if isinstance(value, str) and _USER_RE.fullmatch(value):
+    if is_user(value):
         return None
     return "%s must be a user name (lower-case letters, digits, '_', '-'; at most 32; got %s)" % (var, show(value))
 
