@@ -56,6 +56,16 @@ def daemon_cell(host):
     return " ".join(str(part) for part in parts)
 
 
+def _other_daemons(report):
+    """{host: "DAEMON STATE"} for the hosts of fleet.chrony_unknown whose time daemon was read and is not chrony."""
+    out = {}
+    for host in report.get("hosts") or []:
+        daemon = host.get("daemon") or {}
+        if host.get("host") in report["fleet"]["chrony_unknown"] and daemon.get("daemon") not in (None, "", "chrony"):
+            out[host["host"]] = "%s %s" % (daemon["daemon"], daemon.get("state") or "unknown")
+    return out
+
+
 def _fleet_lines(report):
     fleet, ctrl = report["fleet"], report["controller"]
     th = report["thresholds"]
@@ -69,10 +79,17 @@ def _fleet_lines(report):
         th["warn_offset"], th["crit_offset"], th["warn_skew"], th["crit_skew"]))
     for key, label in (("over_warn", "over warn_offset"), ("over_crit", "over crit_offset"),
                        ("unreachable", "unreachable"), ("failed", "failed / no result"),
-                       ("unsynchronised", "chrony unsynchronised / not running"),
-                       ("chrony_unknown", "chrony state unknown")):
+                       ("unsynchronised", "chrony unsynchronised / not running")):
         if fleet[key]:
             lines.append("  %s: %s" % (label, ", ".join(fleet[key])))
+    # a host whose chrony state is unknown because it runs another time daemon says which, and that daemon's view
+    others = _other_daemons(report)
+    unknown = [name for name in fleet["chrony_unknown"] if name not in others]
+    if unknown:
+        lines.append("  chrony state unknown: %s" % ", ".join(unknown))
+    if others:
+        lines.append("  no chrony, another time daemon: %s" % ", ".join(
+            "%s (%s)" % (name, others[name]) for name in fleet["chrony_unknown"] if name in others))
     lines.append("Controller: " + (ctrl["warning"] and "WARNING " + ctrl["warning"] or ctrl["note"]))
     return lines
 

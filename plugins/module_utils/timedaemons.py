@@ -243,6 +243,19 @@ def parse_ntpq_peers(text):
     return peers
 
 
+# RFC 5905 7.4 kiss codes ntpd shows as its refid while it has no reference (those an operator meets).
+KISS_CODES = {
+    "INIT": "no reference yet, ntpd has not synchronised since it started",
+    "STEP": "no reference: ntpd is stepping the clock",
+    "RATE": "no reference: a server asked ntpd to poll less often",
+    "DENY": "no reference: a server denied access",
+    "RSTR": "no reference: a server restricted access",
+    "NKEY": "no reference: no key for the server",
+    "AUTH": "no reference: authentication failed",
+    "CRYP": "no reference: cryptographic authentication failed",
+}
+
+
 def parse_ntpd(rv, peers=None):
     """ntpd's or ntpsec's view from ``ntpq -c rv`` and (optional) ``ntpq -pn``.
 
@@ -265,10 +278,13 @@ def parse_ntpd(rv, peers=None):
     daemon = NTPSEC if "ntpsec" in pairs.get("version", "").lower() else NTPD
     refid = pairs.get("refid") or None
     chosen = [peer for peer in peer_list if peer["tally"] == "*"]
-    reference = chosen[0]["remote"] if chosen else refid
+    # a kiss code (INIT, STEP, RATE, DENY, ...) in place of a refid is a state, not a reference
+    kiss = refid if refid and refid.strip(".").upper() in KISS_CODES else None
+    reference = chosen[0]["remote"] if chosen else (None if kiss else refid)
     if pairs["leap"] in ("11", "3") or stratum is None or not 0 < stratum < 16:
         return view(daemon, "unsynchronised", reference, stratum, error="ntpd is not synchronised (leap=%s, "
-                    "stratum=%s, refid=%s)" % (pairs["leap"], pairs["stratum"], refid))
+                    "stratum=%s, refid=%s%s)" % (pairs["leap"], pairs["stratum"], refid, (
+                        ": %s" % KISS_CODES[kiss.strip(".").upper()]) if kiss else ""))
     bound = _bound(offset, root_disp, root_delay / 2 if root_delay is not None else None)
     if refid and (refid.upper().startswith(("LOCL", "LOCAL")) or refid.startswith("127.127.1.")):
         return view(daemon, "local", "LOCAL", stratum, offset, bound)

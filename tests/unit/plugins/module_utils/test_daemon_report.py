@@ -125,3 +125,14 @@ def test_text_html_junit_carry_the_daemon():
     suite = ET.fromstring(report.render_junit(rep))
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert cases["ontp"].find("properties/property").get("value").startswith("openntpd unsynchronised")
+
+
+def test_summary_names_the_other_daemon_instead_of_chrony_unknown():
+    """A host on systemd-timesyncd was listed under "chrony state unknown", as if nothing were known about it."""
+    rep = fleet_report()
+    lines = report.render_table(rep).splitlines()
+    other = [line for line in lines if line.strip().startswith("no chrony, another time daemon:")]
+    assert other == ["  no chrony, another time daemon: ntps (ntpsec synchronised), ontp (openntpd unsynchronised), "
+                     "tsd (systemd-timesyncd synchronised)"]
+    assert [line for line in lines if line.strip().startswith("chrony state unknown:")] == ["  chrony state unknown: bare"]
+    assert "<li>no chrony, another time daemon: ntps (ntpsec synchronised)" in report.render_html(rep)

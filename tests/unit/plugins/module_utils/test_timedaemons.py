@@ -64,7 +64,7 @@ def test_ntpsec_synchronised():
 def test_ntpsec_unreachable():
     got = td.parse_ntpd(fixture("ntpsec_rv_unreachable.txt"), fixture("ntpsec_peers_unreachable.txt"))
     assert got["state"] == "unsynchronised" and got["stratum"] == 16
-    assert "leap=11" in got["error"]
+    assert "leap=11" in got["error"] and got["reference"] is None
 
 
 def test_classic_ntpd_synchronised():
@@ -87,6 +87,9 @@ def test_classic_ntpd_unreachable():
     got = td.parse_ntpd(fixture("ntpd_rv_unreachable.txt"), fixture("ntpd_peers_unreachable.txt"))
     assert (got["daemon"], got["state"], got["stratum"]) == ("ntpd", "unsynchronised", 16)
     assert "leap=11" in got["error"] and "refid=INIT" in got["error"]
+    # INIT is a kiss code, not a reference (the report showed "ntpd unsynchronised INIT" as if INIT were a server)
+    assert got["reference"] is None
+    assert "no reference yet, ntpd has not synchronised since it started" in got["error"]
 
 
 def test_classic_ntpd_not_running():
