@@ -31,6 +31,13 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_version
     shipped_version,
     version_errors,
 )
+from ansible_collections.fleetclock.timesync.plugins.module_utils.swap_check import (
+    SwapCheckError,
+    kept_debs,
+    library_dirs,
+    parse_simulation,
+    unkept,
+)
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_bool
 
 
@@ -197,6 +204,29 @@ def chrony_airgap_foreign_lines(text, allowed):
     return foreign_source_lines(to_native(text), list(allowed or []))
 
 
+def chrony_swap_plan(text, package="chrony"):
+    """What ``apt-get -s install PACKAGE`` says the install adds and removes (fails when it adds no PACKAGE)."""
+    try:
+        return parse_simulation(to_native(text, errors="surrogate_then_replace"), to_native(package))
+    except SwapCheckError as exc:
+        raise AnsibleFilterError(to_native(exc))
+
+
+def chrony_kept_debs(files, packages):
+    """The newest kept .deb per package, from find's files."""
+    return kept_debs(files, [to_native(p) for p in packages or []])
+
+
+def chrony_swap_unkept(remove, files):
+    """The packages of chrony_swap_plan's ``remove`` that have no file among find's files."""
+    return unkept(remove, files)
+
+
+def chrony_library_dirs(files):
+    """LD_LIBRARY_PATH for the shared libraries find listed."""
+    return library_dirs(files)
+
+
 class FilterModule:
     """fleetclock.timesync chrony filters."""
 
@@ -218,4 +248,8 @@ class FilterModule:
             "chrony_airgap_plan": chrony_airgap_plan,
             "chrony_airgap_apply": chrony_airgap_apply,
             "chrony_airgap_foreign_lines": chrony_airgap_foreign_lines,
+            "chrony_swap_plan": chrony_swap_plan,
+            "chrony_kept_debs": chrony_kept_debs,
+            "chrony_library_dirs": chrony_library_dirs,
+            "chrony_swap_unkept": chrony_swap_unkept,
         }

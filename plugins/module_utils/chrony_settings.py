@@ -235,7 +235,8 @@ def validate_settings(settings, cloud_choices=None):
             if bad:
                 errors.append("chrony_log: unknown log option(s) %s; choose from %s"
                               % (", ".join(show(b) for b in bad), ", ".join(LOG_OPTIONS)))
-    for var in ("chrony_driftfile", "chrony_logdir", "chrony_ntsdumpdir", "chrony_keyfile", "chrony_render_dest"):
+    for var in ("chrony_driftfile", "chrony_logdir", "chrony_ntsdumpdir", "chrony_keyfile", "chrony_render_dest",
+                "chrony_replaced_packages_dir"):
         errors.extend(validate_word(s.get(var), var, absolute=True))
     leapsectz = s.get("chrony_leapsectz")
     if leapsectz != "auto":
