@@ -47,9 +47,10 @@ def chrony_is_snapshot(doc, host=None):
     return is_snapshot_document(doc, to_native(host) if host is not None else None)
 
 
-def remediate_results(hosts, hostvars, key="__fleetclock_remediate_result"):
-    """{host: result} for the hosts that recorded one."""
-    return rollout_results(hostvars, [to_native(h) for h in hosts or []], to_native(key))
+def remediate_results(hosts, hostvars, key="__fleetclock_remediate_result", attempted=None):
+    """{host: result} for the hosts that recorded one; a host of ``attempted`` without one is ``failed``."""
+    batches = {to_native(k): int(v) for k, v in (attempted or {}).items()}
+    return rollout_results(hostvars, [to_native(h) for h in hosts or []], to_native(key), batches)
 
 
 class FilterModule:

@@ -157,10 +157,10 @@ def compare(before, after, rollout=None, now=None):
     status = 2 if failed else after_status
     reasons = []
     if failed:
-        reasons.append("rollout stopped at batch %s: %s failed (the role or the health gate) and rolled back (%s)" % (
-            rollout_view["stopped_at_batch"] if rollout_view["stopped_at_batch"] is not None else "?",
-            ", ".join(failed),
-            "; ".join("%s: %s" % (h["host"], h["reason"] or "no reason recorded") for h in hosts if h["host"] in failed)))
+        at_batch = rollout_view["stopped_at_batch"]
+        why = "; ".join("%s: %s" % (h["host"], h["reason"] or "no reason recorded") for h in hosts if h["host"] in failed)
+        reasons.append("rollout stopped at batch %s: %s failed (the role, the health gate or the connection; see each "
+                       "host's outcome) (%s)" % ("?" if at_batch is None else at_batch, ", ".join(failed), why))
     if rollout_view["rollback_failed"]:
         reasons.append("ROLLBACK FAILED on %s: restore these hosts by hand" % ", ".join(rollout_view["rollback_failed"]))
     if rollout_view["needs_step"]:

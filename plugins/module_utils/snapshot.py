@@ -120,11 +120,24 @@ def is_snapshot_document(doc, host=None):
             and (host is None or doc.get("host") == host))
 
 
-def rollout_results(hostvars, hosts, key):
-    """{host: hostvars[host][key]} for the hosts that have it (the comparison's rollout input)."""
+# A host of a batch that recorded no outcome: it failed where no rescue runs (its connection was lost, or the
+# controller could not reach it) - its state is unknown, and the snapshot written before its first change stays.
+LOST_REASON = ("no outcome recorded: the host failed or became unreachable during its batch, state unknown; "
+               "its snapshot stays on the controller (snapshots/%s.json beside the reports) and on the host: "
+               "the next run resumes from it (fleetclock_remediate_resume)")
+
+
+def rollout_results(hostvars, hosts, key, attempted=None):
+    """{host: hostvars[host][key]} for the hosts that have it (the comparison's rollout input).
+
+    ``attempted``: {host: batch number} of every host a batch started on; one of them without a result is
+    ``failed`` with LOST_REASON (it was not "not attempted": it may be half changed)."""
     out = {}
     for name in hosts or []:
         value = (hostvars.get(name) or {}).get(key) if hasattr(hostvars, "get") else None
         if value is not None:
             out[name] = value
+        elif isinstance(attempted, dict) and name in attempted:
+            out[name] = {"outcome": "failed", "reason": LOST_REASON % name, "needs_step": False,
+                         "batch": attempted[name]}
     return out

@@ -35,7 +35,8 @@ options:
     description:
       - "Per-host outcome of the rollout, C({host: {outcome, reason, needs_step, batch, snapshot_before, snapshot_after}})."
       - C(outcome) is one of V(unchanged), V(changed), V(rolled_back), V(rollback_failed), V(not_attempted),
-        V(check_mode), V(failed). Hosts of the reports that are missing here count as V(not_attempted).
+        V(check_mode), V(failed) (a host that recorded no outcome - lost, or failed where no rescue runs - state
+        unknown). Hosts of the reports that are missing here count as V(not_attempted).
       - "A snapshot is C({chrony_installed: bool, config_checksum: str or null, services: {name: {state, enabled}}})."
     type: dict
     default: {}

@@ -4,8 +4,10 @@ converge remediated hosts 1-4 (and idempotence ran it again; see converge.yml fo
 rollout is not converge). Here the verifier checks those hosts and the first run's before/after
 report, then runs fleetclock.timesync.remediate itself: in check mode over the whole fleet (nothing may
 change), with the failing host 5-bad included (the rollout must stop at its batch, roll it back and
-leave 6-later alone), and once more on 6-later alone with a source that never answers (chrony must be
-removed again and systemd-timesyncd restored)."""
+leave 6-later alone), once more on 6-later alone with a source that never answers (chrony must be removed again
+and systemd-timesyncd restored from the package the swap kept, apt's cache emptied meanwhile), on 6-later with a
+file chrony refuses (the swap check stops before timesyncd goes), with a host lost mid-batch, and with the
+controller killed mid-rollout."""
 import json
 import os
 import shlex
@@ -89,6 +91,16 @@ def test_converged_hosts_are_synced_with_the_intended_config(name):
         # Debian's chrony conflicts with systemd-timesyncd (time-daemon): apt removed it
         assert not h.package("systemd-timesyncd").is_installed
         assert h.run("systemctl is-active systemd-timesyncd").stdout.strip() != "active"
+
+
+def test_the_swap_kept_the_package_it_removed():
+    """converge installed chrony on fc-rem-3-timesyncd, which removed systemd-timesyncd: its .deb is kept for an
+    offline rollback (chrony_replaced_packages_dir), readable by root only."""
+    h = host("fc-rem-3-timesyncd")
+    assert not h.package("systemd-timesyncd").is_installed
+    kept = h.file("/var/lib/fleetclock/replaced-packages")
+    assert kept.is_directory and kept.mode == 0o700
+    assert [name for name in kept.listdir() if name.startswith("systemd-timesyncd_") and name.endswith(".deb")]
 
 
 def test_first_run_report_shows_what_changed():
@@ -202,19 +214,105 @@ def test_later_batch_is_untouched(failing_run):
     assert not host("fc-rem-6-later").package("chrony").is_installed
 
 
-def test_rollback_removes_chrony_and_restores_timesyncd(tmp_path, failing_run):
+def remediate_with_pause(out_dir, pattern, paused, at_pause, *extra):
+    """Run remediate on the hosts of pattern with the role's test pause point (old daemon gone, chrony not started
+    yet); when every host of paused sits there, call at_pause() and release them."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PYTHONUNBUFFERED="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"), ANSIBLE_FORCE_COLOR="false")
+    log = out_dir / "paused-run.log"
+    cmd = ["ansible-playbook", "-i", INVENTORY, "fleetclock.timesync.remediate", "-e", "fleetclock_remediate_order=sorted",
+           "-e", "fleetclock_remediate_output_dir=%s" % out_dir, "-e", "fleetclock_remediate_hosts=%s" % pattern,
+           "-e", "fleetclock_remediate_sync_timeout=30", "-e", "__chrony_test_pause_file=%s" % PAUSE] + list(extra)
+    with open(str(log), "w") as handle:
+        proc = subprocess.Popen(cmd, cwd=str(out_dir), env=env, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        for dummy in range(600):
+            if proc.poll() is not None or all(host(n).file(PAUSE + ".reached").exists for n in paused):
+                break
+            time.sleep(1)
+        assert proc.poll() is None, "the run ended before the pause:\n" + log.read_text()[-4000:]
+        at_pause()
+    finally:
+        for name in paused:
+            subprocess.run(["docker", "exec", name, "touch", PAUSE], capture_output=True, check=False)
+    proc.wait(timeout=1500)
+    for name in paused:
+        subprocess.run(["docker", "exec", name, "rm", "-f", PAUSE, PAUSE + ".reached"], capture_output=True, check=False)
+    with open(str(out_dir / "remediate-compare.json")) as handle:
+        comparison = json.load(handle)
+    return proc, log.read_text(), {entry["host"]: entry for entry in comparison["hosts"]}
+
+
+def test_rollback_removes_chrony_and_restores_timesyncd_offline(tmp_path, failing_run):
+    """The swap removed systemd-timesyncd; apt's cache is emptied while the host sits between the swap and
+    chrony's start (an offline site where apt-get clean ran): the rollback reinstalls timesyncd from the package
+    the swap kept in chrony_replaced_packages_dir (the test network has no repository)."""
     name = "fc-rem-6-later"
     before = fingerprint([name])
-    proc, comparison, hosts = remediate(
-        tmp_path, "-e", "fleetclock_remediate_hosts=%s" % name, "-e", '{"chrony_sources": %s}' % VOID)
-    assert proc.returncode != 0, proc.stdout[-4000:]
+    kept = []
+
+    def empty_the_cache():
+        kept.extend(host(name).run("ls /var/lib/fleetclock/replaced-packages").stdout.split())
+        host(name).run("rm -f /var/cache/apt/archives/systemd-timesyncd_*.deb")
+
+    proc, log, hosts = remediate_with_pause(tmp_path, name, [name], empty_the_cache,
+                                            "-e", '{"chrony_sources": %s}' % VOID)
+    assert proc.returncode != 0, log[-4000:]
     assert hosts[name]["outcome"] == "rolled_back", hosts[name]
+    assert [k for k in kept if k.startswith("systemd-timesyncd_") and k.endswith(".deb")], kept
+    assert "install those time daemons from the kept packages" in log
     h = host(name)
     assert not h.package("chrony").is_installed
     assert not h.file("/etc/chrony").exists
     assert h.package("systemd-timesyncd").is_installed
     assert h.service("systemd-timesyncd").is_enabled and h.service("systemd-timesyncd").is_running
     assert fingerprint([name]) == before
+    # put apt's cache back as prepare left it (later tests install chrony and timesyncd again)
+    h.run("cp /var/lib/fleetclock/replaced-packages/systemd-timesyncd_*.deb /var/cache/apt/archives/")
+
+
+def test_swap_check_refuses_before_the_old_daemon_goes(tmp_path, failing_run):
+    """A chrony.conf the new chronyd refuses stops the role before apt installs chrony: systemd-timesyncd is never
+    removed (without the check the swap removed it and the config failed afterwards)."""
+    name = "fc-rem-6-later"
+    before = fingerprint([name])
+    proc, comparison, hosts = remediate(tmp_path, "-e", "fleetclock_remediate_hosts=%s" % name,
+                                        "-e", '{"chrony_extra_lines": ["fc_bogus_directive 1"]}')
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert "chronyd -p refuses the chrony.conf this role would write" in (hosts[name]["reason"] or ""), hosts[name]
+    assert "systemd-timesyncd still installed" in hosts[name]["reason"]
+    assert "Install | install the chrony package (apt)" not in proc.stdout
+    assert fingerprint([name]) == before
+    assert not host(name).package("chrony").is_installed
+
+
+def test_a_host_lost_mid_batch_is_reported_and_stops_the_rollout(tmp_path):
+    """fc-rem-3-timesyncd's container stops while it and fc-rem-2-nochrony (batch 1) sit in the role's pause: its
+    batch mate finishes (Ansible's max_fail_percentage used to cut it off there, with no time daemon running), the
+    lost host is reported failed with its state unknown and its snapshot kept, batch 2 (fc-rem-4-wrong) is untouched."""
+    lost, mate, later = "fc-rem-3-timesyncd", "fc-rem-2-nochrony", "fc-rem-4-wrong"
+    later_before = fingerprint([later])
+    try:
+        proc, log, hosts = remediate_with_pause(
+            tmp_path, "%s:%s:%s" % (mate, lost, later), [mate, lost],
+            lambda: subprocess.run(["docker", "stop", "--time", "1", lost], capture_output=True, check=True),
+            "-e", "fleetclock_remediate_serial=2")
+    finally:
+        subprocess.run(["docker", "start", lost], capture_output=True, check=False)
+    assert proc.returncode != 0, log[-4000:]
+    assert "Rollout STOPPED after batch 1" in log, log[-4000:]
+    assert hosts[lost]["outcome"] == "failed" and hosts[lost]["batch"] == 1, hosts[lost]
+    assert "state unknown" in hosts[lost]["reason"]
+    assert (tmp_path / "snapshots" / (lost + ".json")).exists()
+    assert hosts[mate]["outcome"] == "unchanged" and hosts[mate]["batch"] == 1, hosts[mate]
+    assert running_time_daemons(mate) == ["chrony"]
+    assert hosts[later]["outcome"] == "not_attempted"
+    assert fingerprint([later]) == later_before
+    # the after audit does not visit the lost host: it is unreachable there, not shown with the before audit's result
+    after = {h["host"]: h for h in json.loads((tmp_path / "after" / "clock-audit.json").read_text())["hosts"]}
+    assert after[lost]["status"] == "unreachable" and after[lost]["offset"] is None, after[lost]
+    assert "not visited by this audit" in after[lost]["error"]
+    save(tmp_path / "remediate-compare.txt", "lost-host.txt")
 
 
 # ---- fault injection (issue 11 item 7): the controller dies between the old daemon's stop and chrony's start ----

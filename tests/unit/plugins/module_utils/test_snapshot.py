@@ -119,3 +119,14 @@ def test_snapshot_document_round_trip_and_host_check():
 def test_remediate_results_picks_the_hosts_that_recorded_one():
     hostvars = {"a": {"__fleetclock_remediate_result": {"outcome": "changed"}}, "b": {}}
     assert remediate_results(["a", "b", "c"], hostvars) == {"a": {"outcome": "changed"}}
+
+
+def test_a_host_lost_mid_batch_is_failed_not_unattempted():
+    """A host a batch started on that recorded no outcome (unreachable mid-batch) was `not_attempted` before."""
+    hostvars = {"ok": {"__fleetclock_remediate_result": {"outcome": "unchanged", "batch": 1}}, "lost": {}, "later": {}}
+    results = remediate_results(["ok", "lost", "later"], hostvars, attempted={"ok": 1, "lost": "1"})
+    assert results["ok"] == {"outcome": "unchanged", "batch": 1}
+    assert results["lost"]["outcome"] == "failed" and results["lost"]["batch"] == 1
+    assert "state unknown" in results["lost"]["reason"] and "snapshots/lost.json" in results["lost"]["reason"]
+    assert "later" not in results
+    assert remediate_results(["lost"], hostvars) == {}
