@@ -57,6 +57,19 @@ SOURCES_FIELDS = (
     "adjusted_offset", "measured_offset", "error",
 )
 
+# chronyc -c authdata (chrony 4.0+): per source its authentication; an NTS source without cookies has not completed
+# a key exchange, and chronyd neither authenticates nor uses it.  Last = 4294967295: never.
+AUTHDATA_FIELDS = ("name", "mode", "key_id", "key_type", "key_length", "last", "attempts", "naks", "cookies",
+                   "cookie_length")
+AUTHDATA_NEVER = 4294967295
+NOT_AUTHORISED_MARKER = "Not authorised"   # "501 Not authorised": authdata answers only on the Unix socket (root)
+NTS_NO_ACCESS = ("NTS state not read: chronyd answers 'chronyc authdata' only on its Unix socket, i.e. to root "
+                 "(audit with become to read it)")
+NTS_CHECK = ("check that the server's certificate is trusted (ntstrustedcerts or the system's CAs) and names what "
+             "the server line says (an IP address needs an IP SAN), that its NTS-KE port (TCP 4460, ntsport) is "
+             "open, and that this clock is inside the certificate's validity (nocerttimecheck); chronyd's log "
+             "says why the key exchange failed")
+
 # chronyc tries the unix socket, then UDP 127.0.0.1:323 and [::1]:323.  With
 # nothing listening it fails at once ("506 Cannot talk to daemon"); when
 # packets are dropped it waits timeout * (2^(retries+1) - 1) per address.
@@ -163,6 +176,54 @@ def parse_sources(text):
     return sources
 
 
+def parse_authdata(text):
+    """Parse ``chronyc -c authdata`` (one CSV line per source) into a list of dicts keyed by AUTHDATA_FIELDS
+    (mode NTS, SK or -; numbers as int; ``last`` None when no key exchange ever succeeded)."""
+    rows = []
+    for line in _lines(text, "authdata"):
+        fields = _split(line, len(AUTHDATA_FIELDS), "authdata")
+        row = {"name": fields[0], "mode": fields[1]}
+        for key, value in zip(AUTHDATA_FIELDS[2:], fields[2:]):
+            row[key] = _int(value, "authdata %s" % key)
+        if row["last"] == AUTHDATA_NEVER:
+            row["last"] = None
+        rows.append(row)
+    return rows
+
+
+def nts_result(section):
+    """The ``nts`` part of the chrony dict from the probe's authdata section (None: not read, an older probe):
+    {"access": ok | no_access | error, "sources": [authdata rows of NTS sources], "error": reason or None}."""
+    if section is None:
+        return None
+    text, rc = section["text"], section["rc"]
+    if rc != 0:
+        if NOT_AUTHORISED_MARKER in text:
+            return {"access": "no_access", "sources": [], "error": NTS_NO_ACCESS}
+        return {"access": "error", "sources": [],
+                "error": "chronyc authdata failed (rc=%s): %s" % (rc, _quote(text.strip(), 200))}
+    try:
+        rows = parse_authdata(text)
+    except ChronycParseError as exc:
+        return {"access": "error", "sources": [], "error": str(exc)}
+    return {"access": "ok", "sources": [row for row in rows if row["mode"] == "NTS"], "error": None}
+
+
+def nts_problems(nts):
+    """One sentence per NTS source that cannot be authenticated (no cookies: no key exchange succeeded)."""
+    problems = []
+    for row in (nts or {}).get("sources") or []:
+        if row.get("cookies"):
+            continue
+        naks = (", %d NAK(s) from the server: its keys changed (a restart without ntsdumpdir)" % row["naks"]
+                if row.get("naks") else "")
+        problems.append("NTS source %s has no cookies: no key exchange succeeded (%s attempt(s)%s, %s), so chronyd "
+                        "cannot authenticate it and does not use it; %s" % (
+                            row["name"], row.get("attempts"), naks,
+                            "never" if row.get("last") is None else "last %s s ago" % row["last"], NTS_CHECK))
+    return problems
+
+
 def classify(tracking):
     """State from parsed tracking: "unsynchronised", "local" or "synchronised"."""
     if tracking["ref_id"] == REF_NONE or tracking["leap_status"] == "Not synchronised":
@@ -226,8 +287,9 @@ def unanswered_state(text, no_access):
     return chrony_result("not_running", error="chronyd is not answering: %s" % _quote(text.strip(), 200))
 
 
-def chrony_result(state, tracking=None, sources=None, error=None):
-    """Build the contract's ``chrony`` dict (offset and bound only when chrony has a reference)."""
+def chrony_result(state, tracking=None, sources=None, error=None, nts=None):
+    """Build the contract's ``chrony`` dict (offset and bound only when chrony has a reference; ``nts``:
+    nts_result's, None when authdata was not read)."""
     usable = tracking is not None and state in ("synchronised", "local")
     return {
         "state": state,
@@ -236,6 +298,7 @@ def chrony_result(state, tracking=None, sources=None, error=None):
         "offset": chrony_offset(tracking) if usable else None,
         "error_bound": chrony_error_bound(tracking) if usable else None,
         "error": error,
+        "nts": nts,
     }
 
 
@@ -243,8 +306,8 @@ def chrony_probe_command(outer_timeout=CHRONYC_OUTER_TIMEOUT, max_output=MAX_OUT
     """One POSIX sh command printing tracking and sources between MARK lines.
 
     Output: ``MARK missing`` when chronyc is not installed; otherwise
-    ``MARK tracking``, the output, ``MARK rc N``, and the same for sources
-    (skipped when tracking failed, so a dead daemon costs one bounded call).
+    ``MARK tracking``, the output, ``MARK rc N``, and the same for sources and authdata (NTS; chronyd
+    answers it only to root) - both skipped when tracking failed, so a dead daemon costs one bounded call.
     When tracking failed, ``MARK daemon seen`` (a non-root user, and a chronyd
     process in this PID namespace: pidof or pgrep, NSpid depth compared) or
     ``MARK daemon none``.  Everything after the chronyc check goes through
@@ -271,6 +334,7 @@ def chrony_probe_command(outer_timeout=CHRONYC_OUTER_TIMEOUT, max_output=MAX_OUT
         "echo '%s tracking'; %s tracking 2>&1; r=$?; echo \"%s rc $r\";" % (MARK, chronyc, MARK),
         'if [ "$r" -ne 0 ]; then %s exit 0; fi;' % seen,
         "echo '%s sources'; %s sources 2>&1; echo \"%s rc $?\";" % (MARK, chronyc, MARK),
+        "echo '%s authdata'; %s authdata 2>&1; echo \"%s rc $?\";" % (MARK, chronyc, MARK),
         "} | $H;",
         "exit 0",
     ))
@@ -350,4 +414,4 @@ def parse_chrony_probe(stdout, rc, stderr=""):
         sources = parse_sources(sources_out["text"])
     except ChronycParseError as exc:
         return chrony_result(state, tracking, error=str(exc))
-    return chrony_result(state, tracking, sources)
+    return chrony_result(state, tracking, sources, nts=nts_result(sections.get("authdata")))

@@ -19,7 +19,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.textfmt import
 SCHEMA_VERSION = 1
 OUTCOMES = ("unchanged", "changed", "rolled_back", "rollback_failed", "not_attempted", "check_mode", "failed")
 STOP_OUTCOMES = ("rolled_back", "rollback_failed", "failed")
-HOST_FIELDS = ("offset", "bound", "chrony_state", "severity", "reference", "stratum", "chrony_offset")
+HOST_FIELDS = ("offset", "bound", "chrony_state", "severity", "reference", "stratum", "chrony_offset", "daemon")
 
 
 class CompareError(ValueError):
@@ -184,10 +184,21 @@ def compare(before, after, rollout=None, now=None):
     }
 
 
+def time_daemon(view):
+    """The host's time daemon and its state as the table shows it: "systemd-timesyncd unsynchronised",
+    "chrony synchronised", "none" (no daemon runs); chrony's state alone from a report without the daemon section."""
+    view = view or {}
+    daemon = view.get("daemon")
+    if isinstance(daemon, dict):
+        return "%s %s" % (daemon["daemon"], daemon.get("state") or "unknown") if daemon.get("daemon") else "none"
+    return "chrony %s" % view["chrony_state"] if view.get("chrony_state") else "-"
+
+
 def render_table(comparison):
     """A fixed-width terminal table of the comparison (textfmt: durations as the audit report writes them, every
     cell and line printable), then the fleet before/after and the result."""
-    header = ["host", "batch", "outcome", "offset before", "offset after", "chrony before", "chrony after", "changes"]
+    header = ["host", "batch", "outcome", "offset before", "offset after", "time daemon before", "time daemon after",
+              "changes"]
     rows = []
     for h in comparison["hosts"]:
         b, a = h["before"] or {}, h["after"] or {}
@@ -196,7 +207,7 @@ def render_table(comparison):
             changes += " [needs step]"
         rows.append((h["host"], "-" if h["batch"] is None else str(h["batch"]), h["outcome"],
                      fmt_seconds(b.get("offset"), True), fmt_seconds(a.get("offset"), True),
-                     b.get("chrony_state") or "-", a.get("chrony_state") or "-", changes))
+                     time_daemon(b), time_daemon(a), changes))
     fb, fa = comparison["fleet"]["before"], comparison["fleet"]["after"]
     ro = comparison["rollout"]
     reasons = (": " + "; ".join(comparison["reasons"])) if comparison["reasons"] else ""

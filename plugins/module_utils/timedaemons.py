@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import nts_problems
 from ansible_collections.fleetclock.timesync.plugins.module_utils.hostout import (
     MAX_OUTPUT,
     NUMBER,
@@ -552,7 +553,7 @@ def host_daemon(chrony, daemons, reference):
         out = _chrony_view(chrony, reference)
         if out["state"] in ("missing", "unknown", "error", None):
             out["daemon"] = None
-        out.update(active=None, kernel=None, warnings=[])
+        out.update(active=None, kernel=None, warnings=nts_problems(chrony.get("nts")))
         return out
     active, views = daemons.get("active") or [], dict(daemons.get("views") or {})
     if CHRONY in active or chrony.get("state") not in ("missing", "not_running"):
@@ -564,7 +565,8 @@ def host_daemon(chrony, daemons, reference):
         else:
             chosen = view(None, "missing", error=daemons.get("error") or NO_DAEMON)
     out = dict(chosen)
-    warnings = []
+    # chrony's NTS sources that cannot be authenticated (chronyc authdata: no cookies), whichever daemon is shown
+    warnings = nts_problems(chrony.get("nts"))
     if len(active) > 1:
         warnings.append("several time daemons run at once and fight over the clock: %s; keep one"
                         % ", ".join(views.get(name, {}).get("daemon") or name for name in active))

@@ -198,6 +198,17 @@ chrony:
       type: str
       returned: always
       sample: "chronyd is not answering: '506 Cannot talk to daemon'"
+    nts:
+      description:
+        - "NTS authentication read from C(chronyc -c authdata) in the same command: C(access) (V(ok), V(no_access):
+          chronyd answers it only to root, audit with become; V(error)), C(sources) (the NTS sources: name, mode,
+          key_id, key_type, key_length, last (s since the last key exchange, null: never), attempts, naks, cookies,
+          cookie_length) and C(error). An NTS source without cookies is a warning in the report."
+        - Null when not read (chronyd did not answer tracking or sources).
+      type: dict
+      returned: always
+      sample: {access: ok, sources: [{name: 127.0.0.1, mode: NTS, key_id: 1, key_type: 15, key_length: 256,
+               last: 23, attempts: 0, naks: 0, cookies: 8, cookie_length: 100}], error: null}
 daemons:
   description:
     - The time daemons running on the host and each one's own view, read in the same first command (no extra round

@@ -63,13 +63,14 @@ def start_chronyd(name, conf):
 
 
 @pytest.fixture(scope="module")
-def fleet():
+def fleet(tmp_path_factory):
     reason = docker_ready()
     if reason:
         if os.environ.get("CI"):  # CI's set-up provides all of it: a skip there would hide a broken set-up
             pytest.fail(reason)
         pytest.skip(reason)
     prefix = "fc-probe-it-%s-" % uuid.uuid4().hex[:6]
+    tmp = tmp_path_factory.mktemp("nts")
     names = {role: prefix + role for role in ("server", "fake", "plain")}
     try:
         sh("docker", "run", "-d", "--name", names["server"], "--network", "none", IMAGE, "sleep", "infinity")
@@ -80,8 +81,17 @@ def fleet():
         install_chrony(names["fake"])
         sh("docker", "exec", names["fake"], "sh", "-c",
            "echo %s > /etc/ld.so.preload && echo +%ds > /etc/faketimerc" % (FAKETIME_LIB, SHIFT))
-        start_chronyd(names["server"], "server.conf")
-        start_chronyd(names["fake"], "client_slew.conf")
+        # NTS: a self-signed certificate for IP 127.0.0.1 (made on the controller: the image has no openssl),
+        # served by the server and trusted by the faked client
+        sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+           "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+           "-keyout", str(tmp / "fc-nts.key"), "-out", str(tmp / "fc-nts.crt"))
+        for name, files in ((names["server"], ("fc-nts.crt", "fc-nts.key")), (names["fake"], ("fc-nts.crt",))):
+            for file in files:
+                sh("docker", "cp", str(tmp / file), "%s:/etc/chrony/%s" % (name, file))
+                sh("docker", "exec", name, "chmod", "0644", "/etc/chrony/" + file)
+        start_chronyd(names["server"], "server_nts.conf")
+        start_chronyd(names["fake"], "client_slew_nts.conf")
         for dummy in range(60):
             out = sh("docker", "exec", names["fake"], "chronyc", "-n", "-c", "tracking", check=False).stdout
             if out.startswith("7F000001,") and "Normal" in out:
@@ -116,6 +126,13 @@ def check_docker_results(fleet, results):
     assert fake["chrony"]["state"] == "synchronised"
     assert fake["chrony"]["offset"] == pytest.approx(SHIFT, abs=0.01)   # -system_time: host ahead
     assert fake["chrony"]["sources"][0]["name"] == "127.0.0.1"
+    # NTS, read in the same command (root: the docker connection): the server's key exchange succeeded (cookies),
+    # the source where nothing listens has none; the server itself has no NTS source
+    nts = {row["name"]: row for row in fake["chrony"]["nts"]["sources"]}
+    assert fake["chrony"]["nts"]["access"] == "ok" and set(nts) == {"127.0.0.1", "127.0.0.2"}, fake["chrony"]["nts"]
+    assert nts["127.0.0.1"]["cookies"] > 0 and nts["127.0.0.1"]["mode"] == "NTS"
+    assert nts["127.0.0.2"]["cookies"] == 0 and nts["127.0.0.2"]["last"] is None
+    assert server["chrony"]["nts"] == {"access": "ok", "sources": [], "error": None}
     gone = results["fc-probe-it-gone"]
     assert gone["status"] in ("error", "unreachable") and "No such container" in gone["error"]
     assert gone["clock"] is None and not gone.get("failed")

@@ -19,7 +19,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "chronyc")
-CONTRACT_KEYS = {"state", "tracking", "sources", "offset", "error_bound", "error"}
+CONTRACT_KEYS = {"state", "tracking", "sources", "offset", "error_bound", "error", "nts"}
 
 
 def fixture(name):

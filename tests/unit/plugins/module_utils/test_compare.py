@@ -11,6 +11,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.compare import
     render_json,
     render_table,
     snapshot_changes,
+    time_daemon,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.fleet import aggregate
 from ansible_collections.fleetclock.timesync.plugins.module_utils.report import render_json as render_report
@@ -173,3 +174,21 @@ def test_table_writes_durations_as_the_audit_report_does():
     table = render_table(compare(rep, rep, now=NOW))
     assert "+2.0 ms" in table and "-1.500 s" in table
     assert "fleet skew      before 1.502 s (+/- 20.0 ms)" in table
+
+
+def test_the_table_names_the_time_daemon_before_and_after():
+    """A host moved from systemd-timesyncd to chrony showed "missing -> synchronised" (chrony's state only)."""
+    before, after = report({"tsd": 0.1, "old": 0.2}), report({"tsd": 0.0, "old": 0.0})
+    timesyncd = {"daemon": "systemd-timesyncd", "state": "unsynchronised"}
+    hb, ha = ({h["host"]: h for h in rep["hosts"]} for rep in (before, after))
+    hb["tsd"]["daemon"] = timesyncd
+    ha["tsd"]["daemon"] = {"daemon": "chrony", "state": "synchronised"}
+    hb["old"]["daemon"] = {"daemon": None, "state": "missing"}
+    result = compare(before, after, {"tsd": {"outcome": "changed", "batch": 1}, "old": {"outcome": "changed", "batch": 1}},
+                     now=NOW)
+    rows = {line.split()[0]: line for line in render_table(result).splitlines()[2:4]}
+    assert "systemd-timesyncd unsynchronised  chrony synchronised" in rows["tsd"]
+    assert " none " in rows["old"]
+    assert {h["host"]: h["before"]["daemon"] for h in result["hosts"]}["tsd"] == timesyncd
+    # a report without the daemon section (schema_minor 0): chrony's state alone
+    assert time_daemon({"chrony_state": "missing"}) == "chrony missing" and time_daemon(None) == "-"
