@@ -82,9 +82,14 @@ def deb_pattern(item):
     return "%s_%s_*.deb" % (item["name"], deb_name(item["version"]))
 
 
+def _named(files):
+    """(file name, find result) of each find result (dicts with a path)."""
+    return [(str(f.get("path", "")).rsplit("/", 1)[-1], f) for f in files or [] if isinstance(f, dict)]
+
+
 def unkept(remove, files):
     """The ``remove`` entries whose file is not among ``files`` (find results: dicts with a path)."""
-    names = [str(f.get("path", "")).rsplit("/", 1)[-1] for f in files or [] if isinstance(f, dict)]
+    names = [name for name, dummy in _named(files)]
     return [item for item in remove or [] if not fnmatch.filter(names, item["pattern"])]
 
 
@@ -93,8 +98,7 @@ def kept_debs(files, packages):
     out = []
     for package in packages or []:
         prefix = "%s_" % package
-        mine = [f for f in files or [] if isinstance(f, dict) and
-                str(f.get("path", "")).rsplit("/", 1)[-1].startswith(prefix)]
+        mine = [f for name, f in _named(files) if name.startswith(prefix)]
         if mine:
             out.append(max(mine, key=lambda f: (f.get("mtime") or 0, f["path"]))["path"])
     return out
