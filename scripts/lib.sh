@@ -38,3 +38,28 @@ apt_install() {
 }
 
 venv_bin() { printf '%s/bin/%s' "$FC_VENV" "$1"; }
+
+# The ansible-core matrix (tests/matrix/releases.txt): its rows without comments.
+matrix_rows() { grep -v '^#' "$FC_ROOT/tests/matrix/releases.txt" | awk 'NF' ; }
+# find_python "3.12,3.13" -> path of the first Python of one of those versions: PATH, then pyenv, then pyenv install
+find_python() {
+  local v p root
+  root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+  for v in ${1//,/ }; do
+    for p in "$(command -v "python$v" 2>/dev/null)" "$root"/versions/"$v"*/bin/python"$v"; do
+      [ -x "$p" ] && "$p" -c 'import venv, ensurepip' 2>/dev/null && { printf '%s\n' "$p"; return 0; }
+    done
+  done
+  if command -v pyenv >/dev/null; then
+    for v in ${1//,/ }; do
+      log "no Python $v found: pyenv install $v (compiles; several minutes)"
+      pyenv install -s "$v" >&2 || continue
+      for p in "$root"/versions/"$v"*/bin/python"$v"; do [ -x "$p" ] && { printf '%s\n' "$p"; return 0; }; done
+    done
+  fi
+  return 1
+}
+# main_core_pin -> the main venv's exact ansible-core (requirements-lock.txt)
+main_core_pin() {
+  sed -n 's/^ansible-core==//p' "$FC_ROOT/requirements-lock.txt" | grep . || die "no ansible-core==<version> line in requirements-lock.txt"
+}

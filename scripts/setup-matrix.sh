@@ -7,30 +7,11 @@
 # then reports SKIP), and with CI=true set-up fails instead.
 #   bash scripts/setup-matrix.sh [RELEASE...]    (default: every release)
 source "$(dirname "$0")/lib.sh"
-matrix_rows() { grep -v '^#' "$FC_ROOT/tests/matrix/releases.txt" | awk 'NF' ; }
 # The unit-test tools, pinned exactly as in the main venv.
 tools=(pytest hypothesis jsonschema pyyaml)
 tool_pins() {
   local t
   for t in "${tools[@]}"; do grep -i "^$t==" "$FC_ROOT/requirements-lock.txt" || die "no pin for $t in requirements-lock.txt"; done
-}
-# find_python "3.12,3.13" -> path of the first Python of one of those versions: PATH, then pyenv, then pyenv install
-find_python() {
-  local v p root
-  root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
-  for v in ${1//,/ }; do
-    for p in "$(command -v "python$v" 2>/dev/null)" "$root"/versions/"$v"*/bin/python"$v"; do
-      [ -x "$p" ] && "$p" -c 'import venv, ensurepip' 2>/dev/null && { printf '%s\n' "$p"; return 0; }
-    done
-  done
-  if command -v pyenv >/dev/null; then
-    for v in ${1//,/ }; do
-      log "no Python $v found: pyenv install $v (compiles; several minutes)"
-      pyenv install -s "$v" >&2 || continue
-      for p in "$root"/versions/"$v"*/bin/python"$v"; do [ -x "$p" ] && { printf '%s\n' "$p"; return 0; }; done
-    done
-  fi
-  return 1
 }
 pins="$(tool_pins)"
 want=("$@")

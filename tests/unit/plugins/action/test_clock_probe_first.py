@@ -13,7 +13,8 @@ from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import C
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chronyc import MARK
 from ansible_collections.fleetclock.timesync.plugins.module_utils.clock import ClockParseError, sample_estimate
 
-R1, R2 = "1700000000.100000000", "1700000000.130000000"
+R1 = "1700000000.100000000"
+R2 = "1700000000.130000000"
 
 
 def first_sample(stdout):
