@@ -27,12 +27,11 @@ def remediate_validate_options(options):
     return validate_options(dict(options))
 
 
-def chrony_snapshot(role, packages, services, file_stats, file_contents, config_dir_exists, contexts=None):
+def chrony_snapshot(role, packages, services, files, config_dir_exists):
     """A host's time-daemon snapshot (see module_utils/snapshot.py)."""
     try:
-        return build_snapshot(dict(role), dict(packages or {}), dict(services or {}), list(file_stats or []),
-                              list(file_contents or []), config_dir_exists,
-                              list(contexts) if contexts else None)
+        return build_snapshot(dict(role), dict(packages or {}), dict(services or {}), dict(files or {}),
+                              config_dir_exists)
     except SnapshotError as exc:
         raise AnsibleFilterError("chrony_snapshot: %s" % exc)
 

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A host's time-daemon snapshot for a rollback, built from what Ansible read (pure functions, no Ansible imports).
 
-``build_snapshot`` turns the raw results of package_facts, service_facts, stat, slurp and ``stat -c %C`` into::
+``build_snapshot`` turns the raw results of package_facts, service_facts and the module file_snapshot
+(module_utils/file_read.py) into::
 
     {"state": {"chrony_installed": bool, "config": path, "config_checksum": str or None, "config_dir": bool,
                "files": {path: checksum or None}, "packages": [...], "services": {name: {"state", "enabled"}},
@@ -24,20 +25,6 @@ SNAPSHOT_VERSION = 1
 
 class SnapshotError(ValueError):
     """Raised for inputs that are not what the role's snapshot tasks register."""
-
-
-def _by_path(results, key):
-    """{path: result} from a registered loop whose items are paths, or stat results (item.item)."""
-    out = {}
-    for res in results or []:
-        if not isinstance(res, dict) or res.get("skipped"):
-            continue
-        item = res.get("item")
-        if isinstance(item, dict):
-            item = item.get("item")
-        if isinstance(item, str):
-            out[item] = res.get(key)
-    return out
 
 
 def _secontext(text):
@@ -61,13 +48,12 @@ def _services(services, names, unit_file_states):
     return out
 
 
-def build_snapshot(role, packages, services, file_stats, file_contents, config_dir_exists, contexts=None):
+def build_snapshot(role, packages, services, files, config_dir_exists):
     """The snapshot of one host; ``role`` holds the role's own OS data.
 
     ``role``: {"package", "service", "config", "files": [paths], "services": [units without .service],
-    "packages": [names], "unit_file_states": [...]} (roles/chrony/vars).  ``file_stats``: the stat loop's
-    results (item = path); ``file_contents``: the slurp loop's results (item = a stat result);
-    ``contexts``: the ``stat -c %C`` loop's results (item = a stat result), or None without SELinux.
+    "packages": [names], "unit_file_states": [...]} (roles/chrony/vars).  ``files``: file_snapshot's ``files``
+    ({path: None or {"content", "checksum", "mode", "owner", "group", "secontext"}}).
     """
     if not isinstance(role, dict):
         raise SnapshotError("role must be a dict of the role's OS data, got %s" % type(role).__name__)
@@ -75,23 +61,24 @@ def build_snapshot(role, packages, services, file_stats, file_contents, config_d
                if key not in role]
     if missing:
         raise SnapshotError("role misses %s" % ", ".join(missing))
+    if not isinstance(files, dict):
+        raise SnapshotError("files must be file_snapshot's files {path: entry or null}, got %s" % type(files).__name__)
     packages = packages or {}
-    stats = _by_path(file_stats, "stat")
-    contents = _by_path(file_contents, "content")
-    context_text = _by_path(contexts, "stdout")
     saved, checksums = {}, {}
     for path in role["files"]:
-        stat = stats.get(path) or {}
-        checksums[path] = stat.get("checksum") if stat.get("exists") else None
-        if not stat.get("exists"):
-            saved[path] = None
+        if path not in files:
+            raise SnapshotError("%s was not read (file_snapshot)" % path)
+        entry = files[path]
+        if entry is None:
+            saved[path] = checksums[path] = None
             continue
-        if path not in contents:
-            raise SnapshotError("%s exists but was not read (slurp)" % path)
-        entry = {"content": contents[path] or "", "mode": stat.get("mode"), "owner": stat.get("pw_name"),
-                 "group": stat.get("gr_name")}
-        entry.update(_secontext(context_text.get(path)))
-        saved[path] = entry
+        if not isinstance(entry, dict) or not isinstance(entry.get("content"), str):
+            raise SnapshotError("%s: file_snapshot returned no content" % path)
+        checksums[path] = entry.get("checksum")
+        kept = {"content": entry["content"], "mode": entry.get("mode"), "owner": entry.get("owner"),
+                "group": entry.get("group")}
+        kept.update(_secontext(entry.get("secontext")))
+        saved[path] = kept
     names = [role["service"]] + [name for name in role["services"] if name != role["service"]]
     tracked = _services(services, names, list(role["unit_file_states"]))
     state = {

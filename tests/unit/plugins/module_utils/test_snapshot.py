@@ -36,12 +36,16 @@ def role_data(family):
             "unit_file_states": UNIT_FILE_STATES}
 
 
-def stat(path, exists=True, **kw):
-    st = {"exists": exists}
-    if exists:
-        st.update({"checksum": "c-" + path, "mode": "0644", "pw_name": "root", "gr_name": "root"})
-        st.update(kw)
-    return {"item": path, "stat": st}
+def kept(path, **kw):
+    """What file_snapshot returns for an existing file."""
+    entry = {"content": "", "checksum": "c-" + path, "mode": "0644", "owner": "root", "group": "root", "size": 0,
+             "secontext": None}
+    entry.update(kw)
+    return entry
+
+
+def absent(role):
+    return dict.fromkeys(role["files"])
 
 
 def test_snapshot_role_data_comes_from_the_role_vars():
@@ -64,7 +68,7 @@ def test_redhat_snapshot_tracks_ntpd_that_the_role_stops():
     role = role_data("RedHat")
     services = {"ntpd.service": {"state": "running", "status": "enabled"},
                 "chronyd.service": {"state": "stopped", "status": "disabled"}}
-    snap = build_snapshot(role, {"ntp": [{}]}, services, [stat(p, False) for p in role["files"]], [], True)
+    snap = build_snapshot(role, {"ntp": [{}]}, services, absent(role), True)
     assert snap["state"]["services"]["ntpd"] == {"state": "running", "enabled": "enabled"}
     assert snap["state"]["packages"] == ["ntp"]
     assert snap["state"]["time_daemon_running"] is True
@@ -75,7 +79,7 @@ def test_debian_snapshot_tracks_timesyncd_and_orphans():
     role = role_data("Debian")
     services = {"systemd-timesyncd.service": {"state": "running", "status": "not-found"},   # package gone, still runs
                 "ntp.service": {"state": "inactive", "status": "not-found"}}               # leftover: absent
-    snap = build_snapshot(role, {}, services, [stat(p, False) for p in role["files"]], [], False)
+    snap = build_snapshot(role, {}, services, absent(role), False)
     assert snap["state"]["services"] == {"systemd-timesyncd": {"state": "running", "enabled": "not-found"}}
     assert snap["state"]["chrony_installed"] is False and snap["state"]["config_dir"] is False
 
@@ -83,11 +87,10 @@ def test_debian_snapshot_tracks_timesyncd_and_orphans():
 def test_files_keep_mode_owner_group_context_and_empty_content():
     role = role_data("RedHat")
     conf, opts, dropin = role["files"]
-    stats = [stat(conf, mode="0640", pw_name="root", gr_name="chrony"), stat(opts, mode="0600"), stat(dropin, False)]
-    contents = [{"item": stats[0], "content": "c2VydmVy"}, {"item": stats[1], "content": ""}]
-    contexts = [{"item": stats[0], "stdout": "system_u:object_r:chronyd_conf_t:s0:c1,c2"},
-                {"item": stats[1], "stdout": "?"}]
-    snap = build_snapshot(role, {"chrony": [{}]}, {}, stats, contents, True, contexts)
+    files = {conf: kept(conf, content="c2VydmVy", mode="0640", group="chrony",
+                        secontext="system_u:object_r:chronyd_conf_t:s0:c1,c2"),
+             opts: kept(opts, mode="0600"), dropin: None}
+    snap = build_snapshot(role, {"chrony": [{}]}, {}, files, True)
     assert snap["files"][conf] == {"content": "c2VydmVy", "mode": "0640", "owner": "root", "group": "chrony",
                                    "seuser": "system_u", "serole": "object_r", "setype": "chronyd_conf_t",
                                    "selevel": "s0:c1,c2"}
@@ -98,17 +101,21 @@ def test_files_keep_mode_owner_group_context_and_empty_content():
     assert snap["state"]["config_checksum"] == "c-" + conf
 
 
-def test_an_existing_file_that_was_not_read_is_an_error():
+def test_a_file_that_was_not_read_is_an_error():
     role = role_data("Debian")
-    with pytest.raises(SnapshotError, match="exists but was not read"):
-        build_snapshot(role, {}, {}, [stat(role["files"][0])], [], True)
+    with pytest.raises(SnapshotError, match="was not read"):
+        build_snapshot(role, {}, {}, {role["files"][0]: None}, True)
+    with pytest.raises(SnapshotError, match="no content"):
+        build_snapshot(role, {}, {}, dict(absent(role), **{role["files"][0]: {"mode": "0644"}}), True)
     with pytest.raises(SnapshotError, match="misses"):
-        build_snapshot({"package": "chrony"}, {}, {}, [], [], True)
+        build_snapshot({"package": "chrony"}, {}, {}, {}, True)
+    with pytest.raises(SnapshotError, match="file_snapshot's files"):
+        build_snapshot(role, {}, {}, [], True)
 
 
 def test_snapshot_document_round_trip_and_host_check():
     role = role_data("Debian")
-    snap = chrony_snapshot(role, {}, {}, [stat(p, False) for p in role["files"]], [], True)
+    snap = chrony_snapshot(role, {}, {}, absent(role), True)
     doc = chrony_snapshot_document(snap, "web1", "2026-12-03T18:00:00+00:00")
     assert chrony_is_snapshot(doc, "web1") and chrony_is_snapshot(doc)
     assert not chrony_is_snapshot(doc, "web2")
