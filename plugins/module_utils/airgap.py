@@ -24,7 +24,12 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options
     validate_entry,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import access_error
-from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import is_valid_host, show, where
+from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_values import (
+    is_path,
+    is_valid_host,
+    show,
+    where,
+)
 from ansible_collections.fleetclock.timesync.plugins.module_utils.values import as_int
 
 DEFAULT_SITE = "all"
@@ -224,8 +229,144 @@ def plan_host(me, records, masters, site_label, options, stratum=DEFAULT_STRATUM
     return out
 
 
+# --- NTS between the site's hosts (chrony_airgap_nts) -------------------------------------------------------------
+# The role variables of NTS and what each must be: (variable, key in the ``nts`` settings, check, what it must be).
+# The controller paths are read on the controller (lookup), so only a newline or another control character, which
+# no file name an engineer means has, is refused; the host paths reach chrony.conf and must be chrony words.
+NTS_FILE_NAMES = {"cert": "server.crt", "key": "server.key", "trusted": "trusted.crt"}
+NTS_KEY_MODE, NTS_PUBLIC_MODE = "0640", "0644"
+
+
+def _controller_path(value):
+    return isinstance(value, str) and value.strip() != "" and all(" " <= c != "\x7f" for c in value)
+
+
+def _count_ge_1(value):
+    number = as_int(value)
+    return number is not None and number >= 1 and not isinstance(value, bool)
+
+
+NTS_SETTINGS = (
+    ("chrony_airgap_nts", "enabled", lambda v: isinstance(v, bool), "true or false"),
+    ("chrony_airgap_nts_cert", "cert", lambda v: v is None or _controller_path(v),
+     "a path on the controller to the master's PEM certificate (without newlines or control characters)"),
+    ("chrony_airgap_nts_key", "key", lambda v: v is None or _controller_path(v),
+     "a path on the controller to the master's PEM private key (without newlines or control characters)"),
+    ("chrony_airgap_nts_trusted_certs", "trusted_certs", lambda v: v is None or _controller_path(v),
+     "a path on the controller to the PEM certificate(s) the site's hosts trust, or null for the masters' own "
+     "certificates (without newlines or control characters)"),
+    ("chrony_airgap_nts_nocerttimecheck", "nocerttimecheck", lambda v: v is None or _count_ge_1(v),
+     "null or a number of clock updates >= 1"),
+    ("__chrony_nts_dir (the role's per-OS directory for the NTS files)", "dir", is_path,
+     "an absolute path without spaces, quotes or '#'"),
+)
+
+
+def nts_settings_errors(nts):
+    """Errors of this host's own NTS settings, each naming the variable and what it must be (NTS_SETTINGS)."""
+    return ["%s must be %s, got %s" % (var, what, show(nts.get(key)))
+            for var, key, test, what in NTS_SETTINGS if not test(nts.get(key))]
+
+
+def nts_site_errors(me, role, nts, masters, records):
+    """Errors of NTS across the site: a master serving NTS needs its certificate and key; a host polling the masters
+    with NTS needs every master to serve it and, without chrony_airgap_nts_trusted_certs, every master's
+    certificate to trust."""
+    errors = []
+    if role == "master":
+        for var, key in (("chrony_airgap_nts_cert", "cert"), ("chrony_airgap_nts_key", "key")):
+            if nts.get(key) is None:
+                errors.append("time master %s has chrony_airgap_nts true but no %s: set it to the path on the "
+                              "controller of the master's PEM %s (see docs/airgap.md, NTS)"
+                              % (me, var, "certificate" if key == "cert" else "private key"))
+    polled = [name for name in masters if name != me]
+    for name in polled:
+        if records[name].get("nts") is not True:
+            errors.append("%s polls time master %s with NTS (chrony_airgap_nts true) but %s does not serve NTS "
+                          "(its chrony_airgap_nts is false): set chrony_airgap_nts for the whole site (group_vars)"
+                          % (me, name, name))
+    if nts.get("trusted_certs") is None:
+        missing = [name for name in polled if not records[name].get("nts_cert")]
+        if missing:
+            errors.append("%s polls the masters with NTS but chrony_airgap_nts_cert is not set on %s, so there is "
+                          "no certificate to trust: set chrony_airgap_nts_cert on every master or "
+                          "chrony_airgap_nts_trusted_certs (a CA) on %s" % (me, ", ".join(missing), me))
+    return errors
+
+
+def nts_plan(me, role, nts, masters, records):
+    """What a host with NTS writes: ``directives`` (chrony.conf's ntsservercert, ntsserverkey, ntstrustedcerts,
+    nocerttimecheck: paths on the host), ``files`` (each ``dest`` on the host from ``sources``, paths on the
+    controller concatenated; ``secret`` for the key, mode 0640 group chrony), ``controller_files`` (every source,
+    once), ``address`` (the name the site's hosts poll this one by) and ``serve`` (a master: NTS-KE on TCP 4460)."""
+    folder = nts["dir"].rstrip("/") or "/"
+    path = dict((key, "%s/%s" % (folder.rstrip("/"), name)) for key, name in NTS_FILE_NAMES.items())
+    out = {"enabled": True, "serve": role == "master", "directives": {}, "files": [], "controller_files": [],
+           "address": str(records.get(me, {}).get("address") or me), "cert": nts.get("cert")}
+    if role == "master":
+        out["directives"].update(ntsservercert=path["cert"], ntsserverkey=path["key"])
+        out["files"] += [{"dest": path["cert"], "sources": [nts["cert"]], "secret": False, "mode": NTS_PUBLIC_MODE},
+                         {"dest": path["key"], "sources": [nts["key"]], "secret": True, "mode": NTS_KEY_MODE}]
+    polled = [name for name in masters if name != me]
+    if polled:
+        trusted = [nts["trusted_certs"]] if nts.get("trusted_certs") is not None else \
+            [records[name]["nts_cert"] for name in polled]
+        out["directives"]["ntstrustedcerts"] = path["trusted"]
+        out["files"].append({"dest": path["trusted"], "sources": list(dict.fromkeys(trusted)), "secret": False,
+                             "mode": NTS_PUBLIC_MODE})
+    if nts.get("nocerttimecheck") is not None:
+        out["directives"]["nocerttimecheck"] = as_int(nts["nocerttimecheck"])
+    for item in out["files"]:
+        out["controller_files"] += [s for s in item["sources"] if s not in out["controller_files"]]
+    return out
+
+
+def _dns_matches(pattern, name):
+    """RFC 6125 matching: case-insensitive, a trailing dot ignored, ``*`` only as the whole leftmost label."""
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern.startswith("*."):
+        head, _dot, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:] and "*" not in rest
+    return pattern == name
+
+
+def nts_cert_errors(master, address, dns_names, ip_addresses, not_before=None, not_after=None, now=None):
+    """``(errors, warnings)`` of a master's NTS certificate, from its subjectAltName entries and validity (datetimes).
+
+    Clients verify the certificate against the name on their ``server`` line (``address``: chrony_airgap_address,
+    else ansible_host, else the inventory name): an IP address must be an IP SAN (a DNS SAN of the same text does
+    not count), a name must match a DNS SAN (``*.example.com`` covers one label).  An expired certificate is an
+    error; one not valid yet is a warning (clients whose clocks are behind notBefore refuse it until then, unless
+    chrony_airgap_nts_nocerttimecheck lets them skip the time check for their first clock updates).
+    """
+    errors, warnings = [], []
+    ip = _ip(address)
+    sans = ["IP:%s" % a for a in ip_addresses] + ["DNS:%s" % n for n in dns_names]
+    if ip is not None:
+        covered = any(_ip(a) == ip for a in ip_addresses)
+        wanted = "IP:%s" % ip
+    else:
+        covered = any(_dns_matches(str(n), str(address)) for n in dns_names)
+        wanted = "DNS:%s" % address
+    if not covered:
+        errors.append("the NTS certificate of time master %s (chrony_airgap_nts_cert) does not name %s, which its "
+                      "clients put on their server line (chrony_airgap_address, else ansible_host, else the inventory "
+                      "name): its subjectAltName is %s; issue it with subjectAltName %s, or set chrony_airgap_address "
+                      "to a name it covers (the key exchange would fail and clients get no cookies)"
+                      % (master, show(str(address)), ", ".join(sans) or "missing", wanted))
+    if now is not None and not_after is not None and not_after <= now:
+        errors.append("the NTS certificate of time master %s (chrony_airgap_nts_cert) expired at %s; issue a new one"
+                      % (master, not_after.isoformat()))
+    if now is not None and not_before is not None and not_before > now:
+        warnings.append("the NTS certificate of time master %s is not valid before %s (the controller's clock): "
+                        "clients whose clocks are behind refuse it until then; set "
+                        "chrony_airgap_nts_nocerttimecheck on them or issue it with an earlier notBefore"
+                        % (master, not_before.isoformat()))
+    return errors, warnings
+
+
 def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters", stratum=DEFAULT_STRATUM,
-               source_options=None, minsources=None):
+               source_options=None, minsources=None, nts=None):
     """Plan one host of an air-gapped site: check the site (check_site), then plan the host (plan_host).
 
     ``me``: this host's name; ``records``: name -> record for every inventory host; ``groups``: the
@@ -238,6 +379,10 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
     chrony_sources), ``allow`` (masters), ``local`` (dict for chrony_local, masters), ``minsources``
     (clients), ``errors`` and ``warnings`` (lists of sentences naming what to change). Site-wide checks
     give the same errors on every host of the site, so the whole site stops before any change.
+
+    ``nts``: this host's NTS settings (``enabled``, ``cert``, ``key``, ``trusted_certs``, ``nocerttimecheck``,
+    ``dir``; chrony_airgap_nts*); with ``enabled`` every line to a master gets ``nts`` and the plan's ``nts``
+    says what to write (nts_plan). Other hosts' ``nts`` and ``nts_cert`` come from their records.
     """
     site = records.get(me, {}).get("site")
     site_label = site if site is not None else DEFAULT_SITE
@@ -257,10 +402,24 @@ def build_plan(me, records, groups, play_hosts=None, masters_group="time_masters
         plan["errors"].append("chrony_airgap_source_options must not set hostname (the masters' addresses are used)")
         options.pop("hostname")
     plan["errors"].extend(settings_errors(stratum, options))
+    nts = dict(nts or {})
+    nts.setdefault("enabled", False)
+    nts.setdefault("dir", "/etc/chrony/nts")
+    nts_errors = nts_settings_errors(nts)
+    plan["errors"].extend(nts_errors)
+    nts_on = nts["enabled"] is True and not nts_errors
+    if nts_on:
+        options["nts"] = True
     clients = [name for name in members if name not in masters and (play_hosts is None or name in play_hosts)]
     errors, warnings = check_site(site_label, masters, clients, records, me)
     host = plan_host(me, records, masters, site_label, options, stratum, minsources)
     plan.update(host, errors=plan["errors"] + errors + host["errors"], warnings=warnings + host["warnings"])
+    plan["nts"] = {"enabled": False, "serve": False, "directives": {}, "files": [], "controller_files": []}
+    if nts_on:
+        site_errors = nts_site_errors(me, host["role"], nts, masters, records)
+        plan["errors"].extend(site_errors)
+        if not site_errors:
+            plan["nts"] = nts_plan(me, host["role"], nts, masters, records)
     return plan
 
 
@@ -301,7 +460,7 @@ def foreign_source_lines(text, allowed_hostnames):
 
 # The role settings an air-gap plan decides; everything else stays as the user set it.
 PLANNED_SETTINGS = ("chrony_cloud", "chrony_sources_mode", "chrony_sources", "chrony_allow", "chrony_local",
-                    "chrony_minsources")
+                    "chrony_minsources", "chrony_nts")
 
 
 def apply_plan(settings, plan):
@@ -322,5 +481,6 @@ def apply_plan(settings, plan):
         allow += [network for network in user_allow if network not in allow]
     effective.update({"chrony_cloud": "none", "chrony_sources_mode": "replace",
                       "chrony_sources": list(plan.get("sources") or []), "chrony_allow": allow,
-                      "chrony_local": dict(plan.get("local") or {}), "chrony_minsources": plan.get("minsources")})
+                      "chrony_local": dict(plan.get("local") or {}), "chrony_minsources": plan.get("minsources"),
+                      "chrony_nts": dict((plan.get("nts") or {}).get("directives") or {})})
     return effective

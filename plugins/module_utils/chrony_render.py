@@ -223,12 +223,38 @@ def _extra_line(text, var, version):
     return text
 
 
+# The air-gap plan's NTS directives (config["nts"], from airgap.nts_plan): directive, the variable a refusal names,
+# and how its value is checked again here.
+_NTS_DIRECTIVES = (
+    ("ntsservercert", "chrony_airgap_nts_cert (its path on the host)", path),
+    ("ntsserverkey", "chrony_airgap_nts_key (its path on the host)", path),
+    ("ntstrustedcerts", "chrony_airgap_nts_trusted_certs (its path on the host)", path),
+    ("nocerttimecheck", "chrony_airgap_nts_nocerttimecheck", lambda value, var: number(value, var, integer=True)),
+)
+
+
+def _nts(nts, version):
+    if not nts:
+        return []
+    if not isinstance(nts, dict) or set(nts) - set(d for d, _v, _r in _NTS_DIRECTIVES):
+        _refuse("chrony_airgap_nts", nts, "a dict of " + ", ".join(d for d, _v, _r in _NTS_DIRECTIVES))
+    lines = []
+    for directive, var, render in _NTS_DIRECTIVES:
+        if nts.get(directive) is not None:
+            _check_since(version, DIRECTIVES[directive], var, "directive " + directive)
+            lines.append("%s %s" % (directive, render(nts[directive], var)))
+    if nts.get("nocerttimecheck") is not None and as_int(nts["nocerttimecheck"]) < 1:
+        _refuse("chrony_airgap_nts_nocerttimecheck", nts["nocerttimecheck"], "a number of clock updates >= 1")
+    return lines
+
+
 def render_config(config):
     """The lines of chrony.conf (without the ``ansible_managed`` header) from the role's resolved values.
 
     ``config`` keys: cloud, origin, sources, refclocks (the resolved lists), driftfile, makestep
     ({threshold, limit}), minsources, maxdistance, rtcsync, keyfile, leapsectz, ntsdumpdir, logdir, log, allow,
-    deny, local, cmdport_disabled, extra_lines, and version: the target's chrony ("3.5"; None: no limit). A
+    deny, local, cmdport_disabled, extra_lines, nts (the air-gap plan's NTS directives), and version: the target's
+    chrony ("3.5"; None: no limit). A
     directive that release does not have (chrony_versions.DIRECTIVES) is left out (ntsdumpdir before 4.0); a
     source or refclock option it does not have is refused.
     """
@@ -253,6 +279,7 @@ def render_config(config):
     lines += _optional("ntsdumpdir", _if_known("ntsdumpdir", c.get("ntsdumpdir"), version), path, "chrony_ntsdumpdir")
     lines += _optional("logdir", c.get("logdir"), path, "chrony_logdir")
     lines += _log(c.get("log"))
+    lines += _nts(c.get("nts"), version)
     lines += ["", "# Serving time: %s." % ("allowed for the networks below" if allow else "nobody (no allow line)")]
     lines += _access("allow", allow, "chrony_allow")
     lines += _access("deny", c.get("deny") or [], "chrony_deny")

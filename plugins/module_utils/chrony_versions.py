@@ -27,6 +27,8 @@ DIRECTIVES = {
     "logdir": OLDEST, "log": OLDEST, "allow": OLDEST, "deny": OLDEST, "local": OLDEST, "cmdport": OLDEST,
     "bindcmdaddress": OLDEST,
     "ntsdumpdir": _V4_0,  # NEWS 4.0: NTS
+    # the air-gap plan's NTS directives (chrony_airgap_nts); with NTS itself, assumed as for EXTRA_DIRECTIVES_SINCE
+    "ntsservercert": _V4_0, "ntsserverkey": _V4_0, "ntstrustedcerts": _V4_0, "nocerttimecheck": _V4_0,
 }
 
 # Options of server/pool lines (chrony_options.SOURCE_OPTIONS) newer than OLDEST; every other one is OLDEST
@@ -59,7 +61,7 @@ EXTRA_DIRECTIVES_SINCE = dict(
     [(name, _V4_0) for name in (
         "authselectmode", "binddevice", "bindacqdevice", "bindcmddevice", "confdir", "sourcedir", "clockprecision",
         "dscp", "ntsdumpdir", "ntsntpserver", "ntsport", "ntsprocesses", "ntsratelimit", "ntsrefresh", "ntsrotate",
-        "ntsservercert", "ntsserverkey", "ntstrustedcerts", "nosystemcert", "maxntsconnections")]
+        "ntsservercert", "ntsserverkey", "ntstrustedcerts", "nosystemcert", "maxntsconnections", "nocerttimecheck")]
     + [("ptpport", (4, 2))])
 
 # The kinds of entry (chrony_options.ENTRY_KINDS) and the table of each one's options.

@@ -222,3 +222,35 @@ def test_the_documented_example_inventory(tmp_path):
     assert time_lines(run.lines("plant-b-hmi1")) == ["server 10.20.0.11 iburst"]
     for host in run.written():
         assert_parses(os.path.join(run.outdir, host + ".conf"))
+
+
+def _self_signed(folder, name, san):
+    import subprocess
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "2", "-subj", "/CN=" + name, "-addext", "subjectAltName=" + san,
+                    "-keyout", str(folder / (name + ".key")), "-out", str(folder / (name + ".crt"))],
+                   check=True, capture_output=True)
+    return str(folder / (name + ".crt")), str(folder / (name + ".key"))
+
+
+@pytest.mark.parametrize("san, ok", [("IP:10.20.0.10,DNS:m1.example", True), ("DNS:10.20.0.10", False)])
+def test_nts_lines_and_the_certificate_names(tmp_path, san, ok):
+    """chrony_airgap_nts with a self-signed certificate: the NTS lines, parsed by chronyd -p; a certificate that
+    names the master's IP address only as a DNS name stops the play in the preflight, nothing written."""
+    cert, key = _self_signed(tmp_path, "m1", san)
+    inventory = site_inventory(masters=("m1",), clients=("c1",), group_vars={"chrony_airgap_nts": True},
+                               host_vars={"m1": {"chrony_airgap_nts_cert": cert, "chrony_airgap_nts_key": key}})
+    run = render(tmp_path, inventory)
+    if not ok:
+        assert not run.ok and run.written() == []
+        assert any("does not name '10.20.0.10'" in msg and "IP:10.20.0.10" in msg
+                   for msg in run.failures().values()), run.failures()
+        return
+    assert run.ok, run.failures() or run.proc.stderr[-2000:]
+    m1, c1 = run.lines("m1"), run.lines("c1")
+    assert "ntsservercert /etc/chrony/nts/server.crt" in m1 and "ntsserverkey /etc/chrony/nts/server.key" in m1
+    assert not any(line.startswith("ntstrustedcerts") for line in m1)  # a single master polls no master
+    assert time_lines(c1) == ["server 10.20.0.10 iburst nts"]
+    assert "ntstrustedcerts /etc/chrony/nts/trusted.crt" in c1
+    for host in run.written():
+        assert_parses(os.path.join(run.outdir, host + ".conf"))

@@ -90,3 +90,70 @@ def test_version_filters():
         F["chrony_version_features"]("latest")
     with pytest.raises(AnsibleError, match="expects the host's facts"):
         F["chrony_shipped_version"]("Ubuntu", table)
+
+
+# --- chrony_airgap_nts_check: real certificates and keys made here (cryptography) ---------------------------------
+
+def _cert(names, ips=(), days=(-1, 2), key=None):
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")])
+    sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ips]
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now + datetime.timedelta(days=days[0]))
+               .not_valid_after(now + datetime.timedelta(days=days[1])))
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem, key
+
+
+def _master_nts(address="10.1.0.10"):
+    return {"enabled": True, "serve": True, "address": address, "cert": "/c/m1.crt",
+            "controller_files": ["/c/m1.crt", "/c/m1.key", "/c/m2.crt"],
+            "files": [{"dest": "/x/server.crt", "sources": ["/c/m1.crt"], "secret": False},
+                      {"dest": "/x/server.key", "sources": ["/c/m1.key"], "secret": True},
+                      {"dest": "/x/trusted.crt", "sources": ["/c/m2.crt"], "secret": False}]}
+
+
+def test_nts_check_accepts_a_matching_certificate_and_key():
+    cert, key, _k = _cert(["m1"], ["10.1.0.10"])
+    other, _key2, _k2 = _cert(["m2"])
+    assert F["chrony_airgap_nts_check"]([cert, key, other], _master_nts(), master="m1") == {"errors": [], "warnings": []}
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("dns_only_for_an_ip", "does not name '10.1.0.10'"),
+    ("wrong_key", "does not belong to its chrony_airgap_nts_cert"),
+    ("not_pem", "/c/m2.crt (for /x/trusted.crt) is not a PEM certificate"),
+    ("expired", "expired"),
+    ("key_not_pem", "is not an unencrypted PEM private key"),
+])
+def test_nts_check_refuses(case, needle):
+    cert, key, _k = _cert(["m1", "10.1.0.10"] if case == "dns_only_for_an_ip" else ["m1"],
+                          [] if case == "dns_only_for_an_ip" else ["10.1.0.10"],
+                          days=(-3, -1) if case == "expired" else (-1, 2))
+    other, other_key, _k2 = _cert(["m2"])
+    contents = [cert, other_key if case == "wrong_key" else key, "garbage" if case == "not_pem" else other]
+    if case == "key_not_pem":
+        contents[1] = "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n"
+    result = F["chrony_airgap_nts_check"](contents, _master_nts(), master="m1")
+    assert any(needle in error for error in result["errors"]), result
+
+
+def test_nts_check_warns_before_not_before_and_skips_without_nts():
+    cert, key, _k = _cert(["m1"], ["10.1.0.10"], days=(1, 3))
+    other, _key2, _k2 = _cert(["m2"])
+    result = F["chrony_airgap_nts_check"]([cert, key, other], _master_nts(), master="m1")
+    assert result["errors"] == [] and "nocerttimecheck" in result["warnings"][0]
+    assert F["chrony_airgap_nts_check"]([], {"enabled": False}) == {"errors": [], "warnings": []}

@@ -498,11 +498,12 @@ AIRGAP_SEEN = {"refused": 0, "rendered": 0, "core_int_crash": 0}
 
 def _airgap_records(settings):
     networks = list(settings["chrony_airgap_client_networks"])
+    nts = {"nts": settings.get("chrony_airgap_nts") is True, "nts_cert": settings.get("chrony_airgap_nts_cert")}
     return {
-        "m1": {"site": None, "master": True, "address": settings["chrony_airgap_address"] or "192.0.2.10",
-               "ips": [], "client_networks": networks, "sources": []},
-        "m2": {"site": None, "master": True, "address": "192.0.2.11", "ips": [], "client_networks": networks,
-               "sources": []},
+        "m1": dict(nts, site=None, master=True, address=settings["chrony_airgap_address"] or "192.0.2.10",
+                   ips=[], client_networks=networks, sources=[]),
+        "m2": dict(nts, site=None, master=True, address="192.0.2.11", ips=[], client_networks=networks,
+                   sources=[]),
         "c1": {"site": None, "master": False, "address": "192.0.2.21", "ips": [], "client_networks": [],
                "sources": []},
     }
@@ -519,9 +520,12 @@ def airgap_preflight(me, variables):
         return errors, None
     checked = result.validated_parameters
     records = _airgap_records(checked)
+    nts = {"enabled": checked["chrony_airgap_nts"], "cert": checked["chrony_airgap_nts_cert"],
+           "key": checked["chrony_airgap_nts_key"], "trusted_certs": checked["chrony_airgap_nts_trusted_certs"],
+           "nocerttimecheck": checked["chrony_airgap_nts_nocerttimecheck"], "dir": DEBIAN["__chrony_nts_dir"]}
     plan = build_plan(me, records, {"all": sorted(records)}, stratum=checked["chrony_airgap_stratum"],
                       source_options=dict(checked["chrony_airgap_source_options"]),
-                      minsources=checked["chrony_minsources"])
+                      minsources=checked["chrony_minsources"], nts=nts)
     if plan["errors"]:
         return plan["errors"], None
     effective = apply_plan(variables, plan)
@@ -561,6 +565,30 @@ AIRGAP_CATALOGUE = {
                                   "chrony_airgap_source_options", "option 'minpoll' must be an integer"),
     "airgap_master_address_injection": (_airgap(chrony_airgap_address="192.0.2.10\nallow all"), "c1",
                                         "chrony_airgap_address", "not an IP address or DNS name"),
+    # NTS (chrony_airgap_nts): paths on the controller may hold spaces (they are read there, never written into
+    # chrony.conf, whose paths are the role's own), not newlines or control characters
+    "airgap_nts_master_without_cert": (_airgap(chrony_airgap_nts=True, chrony_airgap_nts_key="/ctl/m.key"), "m1",
+                                       "chrony_airgap_nts_cert", "time master m1 has chrony_airgap_nts true"),
+    "airgap_nts_master_without_key": (_airgap(chrony_airgap_nts=True, chrony_airgap_nts_cert="/ctl/m.crt"), "m1",
+                                      "chrony_airgap_nts_key", "time master m1 has chrony_airgap_nts true"),
+    "airgap_nts_cert_newline": (_airgap(chrony_airgap_nts=True, chrony_airgap_nts_cert="/ctl/m.crt\nallow all",
+                                        chrony_airgap_nts_key="/ctl/m.key"), "m1", "chrony_airgap_nts_cert",
+                                "without newlines"),
+    "airgap_nts_key_newline": (_airgap(chrony_airgap_nts=True, chrony_airgap_nts_cert="/ctl/m.crt",
+                                       chrony_airgap_nts_key="/ctl/m.key\nntsserverkey /etc/shadow"), "m1",
+                               "chrony_airgap_nts_key", "without newlines"),
+    "airgap_nts_trust_newline": (_airgap(chrony_airgap_nts=True, chrony_airgap_nts_cert="/ctl/m.crt",
+                                         chrony_airgap_nts_trusted_certs="/ctl/ca.pem\n"), "c1",
+                                 "chrony_airgap_nts_trusted_certs", "without newlines"),
+    "airgap_nts_nothing_to_trust": (_airgap(chrony_airgap_nts=True), "c1", "chrony_airgap_nts_trusted_certs",
+                                    "chrony_airgap_nts_cert is not set on m1, m2"),
+    "airgap_nts_nocerttimecheck_zero": (_airgap(chrony_airgap_nts=True, chrony_airgap_nts_cert="/ctl/m.crt",
+                                                chrony_airgap_nts_nocerttimecheck=0), "c1",
+                                        "chrony_airgap_nts_nocerttimecheck", ">= 1"),
+    "airgap_nts_nocerttimecheck_text": (_airgap(chrony_airgap_nts=True, chrony_airgap_nts_cert="/ctl/m.crt",
+                                                chrony_airgap_nts_nocerttimecheck="3 allow all"), "c1",
+                                        "chrony_airgap_nts_nocerttimecheck", "int"),
+    "airgap_nts_not_bool": (_airgap(chrony_airgap_nts="maybe"), "c1", "chrony_airgap_nts", "bool"),
 }
 
 
