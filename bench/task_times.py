@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Where an ansible-playbook run's time goes, from its profile_tasks output (molecule turns that callback on).
 
     python3 bench/task_times.py LOG [--from 'TEXT'] [--to 'TEXT'] [--top 25]
