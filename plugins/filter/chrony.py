@@ -12,7 +12,6 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.airgap import 
     apply_plan,
     build_plan,
     foreign_source_lines,
-    nts_cert_errors,
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds import (
     cloud_choices,
@@ -23,6 +22,7 @@ from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_clouds 
 )
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_options import validate_entries, validate_entry
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_settings import validate_settings
+from ansible_collections.fleetclock.timesync.plugins.plugin_utils.nts_certs import check_nts_files
 from ansible_collections.fleetclock.timesync.plugins.module_utils.chrony_render import (
     RenderError,
     render_config,
@@ -200,77 +200,12 @@ def chrony_airgap_plan(hostvars, me, groups, own=None, play_hosts=None, masters_
                       nts=dict(nts) if isinstance(nts, dict) else nts)
 
 
-def _certificates(text):
-    """The certificates of a PEM text (cryptography, on the controller); ValueError when there is none."""
-    from cryptography import x509  # pylint: disable=import-outside-toplevel  # controller only, ansible-core's own dependency
-    certs = x509.load_pem_x509_certificates(to_native(text).encode("ascii", "replace"))
-    if not certs:
-        raise ValueError("no certificate")
-    return certs
-
-
-def _san(cert):
-    from cryptography import x509  # pylint: disable=import-outside-toplevel
-    try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return [], []
-    return names.get_values_for_type(x509.DNSName), [str(a) for a in names.get_values_for_type(x509.IPAddress)]
-
-
-def _utc(cert, name):
-    """A validity bound as an aware datetime (cryptography < 42 has only the naive UTC attribute)."""
-    import datetime  # pylint: disable=import-outside-toplevel
-    value = getattr(cert, name + "_utc", None)
-    return value if value is not None else getattr(cert, name).replace(tzinfo=datetime.timezone.utc)
-
-
 def chrony_airgap_nts_check(contents, nts, master=None, now=None):
     """Check the NTS files an air-gap plan deploys, on the controller: ``contents`` are the texts of
-    ``nts.controller_files`` (same order). Each trusted or served certificate must be PEM; a master's certificate
-    must name the address its clients poll (airgap.nts_cert_errors) and match its key. Returns errors and warnings."""
-    import datetime  # pylint: disable=import-outside-toplevel
-    errors, warnings = [], []
+    ``nts.controller_files`` (same order); see module_utils/nts_certs.py."""
     nts = dict(nts or {})
-    if not nts.get("enabled"):
-        return {"errors": errors, "warnings": warnings}
-    try:
-        from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        return {"errors": [], "warnings": ["cannot check the NTS certificates on the controller (the Python package "
-                                           "cryptography is missing): clients show no NTS cookies if a name is wrong"]}
-    by_path = dict(zip(nts.get("controller_files") or [], [to_native(c) for c in contents]))
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    for item in nts.get("files") or []:
-        if item.get("secret"):
-            continue
-        for path in item.get("sources") or []:
-            try:
-                _certificates(by_path.get(path, ""))
-            except ValueError:
-                errors.append("%s (for %s) is not a PEM certificate: chrony_airgap_nts_cert or "
-                              "chrony_airgap_nts_trusted_certs must name PEM files" % (path, item.get("dest")))
-    if nts.get("serve") and not errors:
-        cert = _certificates(by_path[nts["cert"]])[0]
-        dns, ips = _san(cert)
-        found = nts_cert_errors(master, nts.get("address"), dns, ips, _utc(cert, "not_valid_before"),
-                                _utc(cert, "not_valid_after"), now)
-        errors += found[0]
-        warnings += found[1]
-        key_path = [i["sources"][0] for i in nts["files"] if i.get("secret")][0]
-        try:
-            key = serialization.load_pem_private_key(by_path.get(key_path, "").encode("ascii", "replace"), None)
-        except (ValueError, TypeError):
-            errors.append("chrony_airgap_nts_key of time master %s (%s) is not an unencrypted PEM private key"
-                          % (master, key_path))
-        else:
-            pub = serialization.PublicFormat.SubjectPublicKeyInfo
-            if key.public_key().public_bytes(serialization.Encoding.DER, pub) != \
-                    cert.public_key().public_bytes(serialization.Encoding.DER, pub):
-                errors.append("chrony_airgap_nts_key of time master %s (%s) does not belong to its "
-                              "chrony_airgap_nts_cert (%s): use the key the certificate was issued for"
-                              % (master, key_path, nts["cert"]))
-    return {"errors": errors, "warnings": warnings}
+    return check_nts_files(dict(zip(nts.get("controller_files") or [], [to_native(c) for c in contents])), nts,
+                           master=master, now=now)
 
 
 def chrony_airgap_apply(settings, plan=None):
