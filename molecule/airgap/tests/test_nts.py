@@ -26,10 +26,7 @@ TRUSTED = NTS_DIR + "/trusted.crt"
 REFUSER = "fc-ag-c1"
 COOKIE_LIMIT = 60.0
 REFUSE_WAIT = 15.0
-# stop chronyd (it writes its cookies to ntsdumpdir, /var/lib/chrony), remove every file there but the drift file
-# (this is a client: no server keys), printing their names, and start it
-RESTART_WITHOUT_COOKIES = ("systemctl stop chrony && find /var/lib/chrony -maxdepth 1 -type f ! -name chrony.drift "
-                           "-print -delete && systemctl start chrony")
+ONE_HOST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nts_one_host.yml")
 STARTED = []
 
 
@@ -101,20 +98,36 @@ def _stranger_certificate():
     return os.path.join(folder, "stranger.crt")
 
 
+def converge_refuser(*extra):
+    """The role on REFUSER alone (nts_one_host.yml), as an operator would re-run it there."""
+    root = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(root, "collections"))
+    proc = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], ONE_HOST,
+                           "-e", "fc_nts_host=" + REFUSER] + list(extra), env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
 def test_a_client_trusting_another_certificate_refuses_the_masters():
-    """fc-ag-c1 trusts a different certificate: its key exchanges fail, no cookies, not synchronised; restored after."""
+    """fc-ag-c1 is given a different certificate to trust by the role (chrony_airgap_nts_trusted_certs): the role
+    makes chronyd forget its saved cookies, so its key exchanges fail: no cookies, not synchronised. The role run
+    again with the site's trust restores it (cookies again)."""
     ips = master_ips()
-    kept = docker_exec(REFUSER, "cat", TRUSTED).stdout
     stranger = _stranger_certificate()
-    subprocess.run(["docker", "cp", stranger, "%s:%s" % (REFUSER, TRUSTED)], check=True, capture_output=True)
     try:
-        # chronyd saves its cookies in ntsdumpdir when it stops and uses them again without a key exchange (so a
-        # new trust alone changes nothing): remove them between stop and start, then it has only the stranger
-        dumped = docker_exec(REFUSER, "sh", "-c", RESTART_WITHOUT_COOKIES).stdout.split()
+        # chronyd saves its cookies in ntsdumpdir when it stops and uses them again without a key exchange: without
+        # the role's handler "Forget the NTS cookies" the new trust changed nothing (8 cookies kept)
+        out = converge_refuser("-e", "chrony_airgap_nts_trusted_certs=%s" % stranger)
+        lines = out.splitlines()
+        at = [i for i, line in enumerate(lines) if "Forget the NTS cookies (remove the saved ones)" in line]
+        assert at, out[-3000:]
+        dumped = lines[at[0] + 1:at[0] + 3]
+        assert any(line.startswith("changed: [%s]" % REFUSER) for line in dumped), (dumped, out[-3000:])
         time.sleep(REFUSE_WAIT)
         rows = authdata(REFUSER)
         state = tracking(REFUSER)
-        record("nts_refused", {"client": REFUSER, "after_seconds": REFUSE_WAIT, "removed_cookie_files": dumped,
+        record("nts_refused", {"client": REFUSER, "after_seconds": REFUSE_WAIT, "cookie_handler": dumped,
                                "authdata": dict((ips.get(ip, ip), row) for ip, row in rows.items()),
                                "leap": state.get("leap"), "refid": state.get("refid")})
         for ip in ips:
@@ -124,9 +137,7 @@ def test_a_client_trusting_another_certificate_refuses_the_masters():
         print("\n[airgap] chronyd on %s while refusing:\n%s" % (REFUSER, "\n".join(
             line for line in log.splitlines() if "NTS" in line or "certificate" in line.lower())[-2000:]))
     finally:
-        subprocess.run(["docker", "exec", "-i", REFUSER, "sh", "-c", "cat > %s && chmod 0644 %s" % (TRUSTED, TRUSTED)],
-                       input=kept, text=True, check=True)
-        docker_exec(REFUSER, "sh", "-c", RESTART_WITHOUT_COOKIES)
+        converge_refuser()
     rows, elapsed = wait_for(lambda: nts_with_cookies(REFUSER, list(ips)), COOKIE_LIMIT)
     assert rows, authdata(REFUSER)
     record("nts_restored_seconds", round(elapsed, 1))
