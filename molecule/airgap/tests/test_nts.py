@@ -8,7 +8,8 @@ import subprocess
 import tempfile
 import time
 
-from test_airgap import (  # noqa: F401  (master_refids is a fixture)
+# master_refids is a fixture of test_airgap.py, used here as a test argument
+from test_airgap import (  # noqa: F401  pylint: disable=unused-import
     CLIENTS,
     MASTERS,
     NETWORK,

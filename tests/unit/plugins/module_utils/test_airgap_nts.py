@@ -94,8 +94,8 @@ REFUSED = {
     "nocerttimecheck_bool": ("c1", nts(nocerttimecheck=True), {}, ["chrony_airgap_nts_nocerttimecheck"]),
     "host_dir_with_space": ("c1", nts(dir="/etc/chrony/my nts"), {}, ["__chrony_nts_dir", "without spaces"]),
     "master_without_nts": ("c1", nts(), {"nts_masters": False}, ["polls time master m1 with NTS", "does not serve"]),
-    "no_certificate_to_trust": ("c1", nts(), {"certs": False}, ["chrony_airgap_nts_cert is not set on m1, m2",
-                                                               "chrony_airgap_nts_trusted_certs"]),
+    "no_certificate_to_trust": ("c1", nts(), {"certs": False},
+                                ["chrony_airgap_nts_cert is not set on m1, m2", "chrony_airgap_nts_trusted_certs"]),
 }
 
 
