@@ -26,7 +26,7 @@ NTS_DIR = "/etc/chrony/nts"
 TRUSTED = NTS_DIR + "/trusted.crt"
 REFUSER = "fc-ag-c1"
 COOKIE_LIMIT = 60.0
-REFUSE_WAIT = 15.0
+REFUSE_WAIT = 15   # the health gate's wait (chrony_sync_timeout) on the refusing client
 ONE_HOST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nts_one_host.yml")
 STARTED = []
 
@@ -99,33 +99,34 @@ def _stranger_certificate():
     return os.path.join(folder, "stranger.crt")
 
 
-def converge_refuser(*extra):
+def converge_refuser(*extra, succeed=True):
     """The role on REFUSER alone (nts_one_host.yml), as an operator would re-run it there."""
     root = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(root, "collections"))
     proc = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], ONE_HOST,
                            "-e", "fc_nts_host=" + REFUSER] + list(extra), env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    assert (proc.returncode == 0) == succeed, proc.stdout[-5000:] + proc.stderr[-2000:]
     return proc.stdout
 
 
 def test_a_client_trusting_another_certificate_refuses_the_masters():
     """fc-ag-c1 is given a different certificate to trust by the role (chrony_airgap_nts_trusted_certs): the role
-    makes chronyd forget its saved cookies, so its key exchanges fail: no cookies, not synchronised. The role run
-    again with the site's trust restores it (cookies again)."""
+    makes chronyd forget its saved cookies, so its key exchanges fail: no cookies, not synchronised, and the role's
+    health gate fails the run (REFUSE_WAIT s). The role run again with the site's trust restores it (cookies)."""
     ips = master_ips()
     stranger = _stranger_certificate()
     try:
         # chronyd saves its cookies in ntsdumpdir when it stops and uses them again without a key exchange: without
         # the role's handler "Forget the NTS cookies" the new trust changed nothing (8 cookies kept)
-        out = converge_refuser("-e", "chrony_airgap_nts_trusted_certs=%s" % stranger)
+        out = converge_refuser("-e", "chrony_airgap_nts_trusted_certs=%s" % stranger,
+                               "-e", "chrony_sync_timeout=%d" % REFUSE_WAIT, succeed=False)
+        assert "chrony requirement not met after waiting" in out, out[-3000:]
         lines = out.splitlines()
         at = [i for i, line in enumerate(lines) if "Forget the NTS cookies (remove the saved ones)" in line]
         assert at, out[-3000:]
         dumped = lines[at[0] + 1:at[0] + 3]
         assert any(line.startswith("changed: [%s]" % REFUSER) for line in dumped), (dumped, out[-3000:])
-        time.sleep(REFUSE_WAIT)
         rows = authdata(REFUSER)
         state = tracking(REFUSER)
         record("nts_refused", {"client": REFUSER, "after_seconds": REFUSE_WAIT, "cookie_handler": dumped,
