@@ -100,7 +100,8 @@ def render_input(variables):
             "leapsectz": "right/UTC" if v["chrony_leapsectz"] == "auto" else v["chrony_leapsectz"],
             "ntsdumpdir": v["chrony_ntsdumpdir"], "logdir": v["chrony_logdir"], "log": v["chrony_log"],
             "allow": v["chrony_allow"], "deny": v["chrony_deny"], "local": v["chrony_local"],
-            "cmdport_disabled": v["chrony_cmdport_disabled"], "extra_lines": v["chrony_extra_lines"]}
+            "cmdport_disabled": v["chrony_cmdport_disabled"], "extra_lines": v["chrony_extra_lines"],
+            "nts": v.get("chrony_nts") or {}}
 
 
 def src(**options):
@@ -404,7 +405,11 @@ def _check_file(variables, lines):
         by.setdefault(words[0], []).append(words)
     assert set(by) <= {"server", "pool", "refclock", "driftfile", "makestep", "minsources", "maxdistance", "rtcsync",
                        "keyfile", "leapsectz", "ntsdumpdir", "logdir", "log", "allow", "deny", "local",
-                       "bindcmdaddress", "cmdport"}, sorted(by)
+                       "bindcmdaddress", "cmdport", "ntsservercert", "ntsserverkey", "ntstrustedcerts",
+                       "nocerttimecheck"}, sorted(by)
+    # the NTS directives of an air-gap plan (chrony_nts): exactly those asked for, one word each
+    nts_lines = dict((key, rows) for key, rows in by.items() if key.startswith(("nts", "nocert")) and key != "ntsdumpdir")
+    assert nts_lines == dict((k, [[k, str(v)]]) for k, v in (config.get("nts") or {}).items()), nts_lines
     sources = by.get("server", []) + by.get("pool", [])
     assert len(sources) == len(config["sources"])
     for item in config["sources"]:
@@ -475,7 +480,7 @@ def test_property_test_saw_both_outcomes():
 # renderer, as the role's preflight does.
 
 AIRGAP_VARS = ("chrony_airgap_address", "chrony_airgap_client_networks", "chrony_airgap_stratum",
-               "chrony_airgap_source_options", "chrony_minsources")
+               "chrony_airgap_source_options", "chrony_minsources", "chrony_airgap_nts")   # the last: chrony_airgap_nts*
 
 
 _POLL = st.integers(0, 10)
@@ -493,7 +498,22 @@ AIRGAP = st.fixed_dictionaries({
         "iburst": _weighted(st.booleans(), _HOSTILE), "prefer": _weighted(st.booleans(), _HOSTILE),
         "offset": _weighted(st.floats(-1, 1), _NUMBER), "maxdelay": _weighted(_SMALL, _NUMBER)}),
 }, optional={"chrony_minsources": _weighted(st.integers(1, 2), _NUMBER)})
-AIRGAP_SEEN = {"refused": 0, "rendered": 0, "core_int_crash": 0}
+# NTS inside the site (controller paths, only read there; the host paths are the role's own): none, a coherent
+# site (masters' certificate and key, clients trusting them), or any mix of good and hostile values
+_AIRGAP_NTS = st.one_of(
+    st.just({}),
+    st.builds(lambda check: dict({"chrony_airgap_nts": True, "chrony_airgap_nts_cert": "/srv/pki/m1.crt",
+                                  "chrony_airgap_nts_key": "/srv/pki/m1.key"}, **check),
+              st.fixed_dictionaries({}, optional={"chrony_airgap_nts_nocerttimecheck": st.integers(1, 5),
+                                                  "chrony_airgap_nts_trusted_certs": st.just("/srv/pki/ca.crt")})),
+    st.fixed_dictionaries({}, optional={
+        "chrony_airgap_nts": _weighted(st.booleans(), _HOSTILE),
+        "chrony_airgap_nts_cert": _weighted(st.sampled_from([None, "/srv/pki/m1.crt", "/srv/my pki/m.crt"]), _HOSTILE),
+        "chrony_airgap_nts_key": _weighted(st.sampled_from([None, "/srv/pki/m1.key"]), _HOSTILE),
+        "chrony_airgap_nts_trusted_certs": _weighted(st.sampled_from([None, "/srv/pki/ca.crt"]), _HOSTILE),
+        "chrony_airgap_nts_nocerttimecheck": _weighted(st.one_of(st.none(), st.integers(1, 5)), _NUMBER)}))
+AIRGAP = st.builds(lambda base, nts: dict(base, **nts), AIRGAP, _AIRGAP_NTS)
+AIRGAP_SEEN = {"refused": 0, "rendered": 0, "core_int_crash": 0, "nts": 0}
 
 
 def _airgap_records(settings):
@@ -625,6 +645,11 @@ def test_any_airgap_setting_is_refused_naming_the_variable_or_rendered_exactly(m
     assert foreign_source_lines(text, polled) == [], text
     sources = sorted(line.split()[1] for line in lines if line.startswith("server "))
     assert sources == polled
+    if plan["nts"]["enabled"]:
+        AIRGAP_SEEN["nts"] += 1
+        assert all("nts" in line.split() for line in lines if line.startswith("server ")), lines
+        nts_lines = [line.split() for line in lines if line.startswith(("ntsserver", "ntstrusted", "nocerttime"))]
+        assert nts_lines and all(len(words) == 2 for words in nts_lines), lines
     words = [line.split() for line in lines if line.startswith(("local ", "allow "))]
     if me == "m1":
         stratum = int(str(airgap["chrony_airgap_stratum"]).strip())
@@ -639,5 +664,5 @@ def test_airgap_property_saw_both_outcomes():
     if AIRGAP_SEEN["refused"] + AIRGAP_SEEN["rendered"] == 0:
         pytest.skip("run together with the air-gap property test")
     print("air-gap property test: %(refused)d refused (%(core_int_crash)d by ansible-core's int check without the "
-          "variable's name), %(rendered)d rendered" % AIRGAP_SEEN)
+          "variable's name), %(rendered)d rendered (%(nts)d with NTS)" % AIRGAP_SEEN)
     assert AIRGAP_SEEN["refused"] >= EXAMPLES // 60 and AIRGAP_SEEN["rendered"] >= EXAMPLES // 60, AIRGAP_SEEN
