@@ -10,6 +10,7 @@ the real ansible-playbook of the release under test (the one next to this interp
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -105,6 +106,32 @@ def test_batch_audit(batch_audit):
     hosts = load(path)["hosts"]
     assert [h["host"] for h in hosts] == ["local-b"]
     assert hosts[0]["status"] == "ok" and hosts[0]["measured"] is True, hosts[0]  # visited, whatever chronyd does
+
+
+def closed_loopback_port():
+    """A loopback TCP port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_batch_visit_uses_the_hosts_connection_not_the_delegated_one(work):
+    """A host with no ansible_connection is reached over the play's connection (ssh), even though the batch task is
+    delegated to localhost: on ansible-core 2.21 the visit ran on the controller (connection local) and reported the
+    controller's clock as the host's, 'ok'. Here ssh to a closed loopback port must make it unreachable."""
+    out = work / "batch-ssh"
+    (work / "ssh-host.yml").write_text("all:\n  hosts:\n    ssh-closed:\n      ansible_host: 127.0.0.1\n"
+                                       "      ansible_port: %d\n" % closed_loopback_port())
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "fleetclock.timesync.audit", "-i",
+                           str(work / "ssh-host.yml"), "-e", json.dumps({
+                               "fleetclock_audit_batch": True, "fleetclock_audit_output_dir": str(out),
+                               "fleetclock_audit_formats": ["json"]})],
+                          cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+                          timeout=600)
+    assert (out / "clock-audit.json").exists(), proc.stdout[-4000:] + proc.stderr[-4000:]
+    (host,) = load(out / "clock-audit.json")["hosts"]
+    assert host["status"] == "unreachable" and not host["measured"], host
+    assert "ssh" in (host.get("error") or ""), host
 
 
 def test_merge_per_host_and_batch_reports(work, remediate_check, batch_audit):
