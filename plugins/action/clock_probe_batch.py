@@ -89,8 +89,8 @@ class ActionModule(ControllerAction):
         # from the play and the command line), not from this task's, which is delegate_to localhost's. With the
         # delegated connection, ansible-core 2.21 ran every visit of a host without ansible_connection on the
         # controller and reported the controller's clock as the host's.
-        executor_env = {"play_context": PlayContext(play=self._task.get_play(), passwords={
-                            "conn_pass": self._play_context.password, "become_pass": self._play_context.become_pass}),
+        passwords = {"conn_pass": self._play_context.password, "become_pass": self._play_context.become_pass}
+        executor_env = {"play_context": PlayContext(play=self._task.get_play(), passwords=passwords),
                         "loader": self._loader,
                         "shared_loader_obj": self._shared_loader_obj, "variable_manager": variable_manager}
         inventory = getattr(variable_manager, "_inventory", None)
