@@ -21,7 +21,6 @@ import threading
 from ansible import context
 from ansible.errors import AnsibleActionFail
 from ansible.executor.task_executor import TaskExecutor
-from ansible.playbook.play_context import PlayContext
 
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import ARGUMENT_SPEC as PROBE_OPTIONS
 from ansible_collections.fleetclock.timesync.plugins.action.clock_probe import sample_slots
@@ -59,7 +58,8 @@ class ActionModule(ControllerAction):
             if name in task.fattributes:
                 setattr(task, name, value)
         # the connection a per-host task of this play has: ansible-core 2.21 leaves this run_once task's copy with
-        # delegate_to localhost's (ansible.builtin.local), and its executor takes it from the task
+        # delegate_to localhost's (ansible.builtin.local), and its executor takes it from the task - every visit of a
+        # host without ansible_connection then ran on the controller and reported the controller's clock as the host's
         task.connection = self._task.get_play().connection
         task.action = PROBE_ACTION
         if hasattr(task, "_resolved_action"):
@@ -85,13 +85,7 @@ class ActionModule(ControllerAction):
         run_executor, refusal = adapter_for(TaskExecutor)
         if run_executor is None:
             raise AnsibleActionFail("fleetclock.timesync.clock_probe_batch: " + refusal)
-        # Each visit starts from the play's own connection settings, as a per-host task does (a fresh play context
-        # from the play and the command line), not from this task's, which is delegate_to localhost's. With the
-        # delegated connection, ansible-core 2.21 ran every visit of a host without ansible_connection on the
-        # controller and reported the controller's clock as the host's.
-        passwords = {"conn_pass": self._play_context.password, "become_pass": self._play_context.become_pass}
-        executor_env = {"play_context": PlayContext(play=self._task.get_play(), passwords=passwords),
-                        "loader": self._loader,
+        executor_env = {"play_context": self._play_context, "loader": self._loader,
                         "shared_loader_obj": self._shared_loader_obj, "variable_manager": variable_manager}
         inventory = getattr(variable_manager, "_inventory", None)
         if inventory is None:
