@@ -365,6 +365,52 @@ def _tree_rss(root):
     return total
 
 
+def descendants(root):
+    """pids of every process below root (ansible-core's workers start sessions of their own, so a process
+    group does not hold them: the parent links do)."""
+    if CHILDREN_FILES:
+        found, todo = [], _children(root)
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(_children(pid))
+        return found
+    children = {}
+    for pid, (ppid, _rss) in _proc_table().items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], list(children.get(root, ()))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def end_tree(root, include_root=True, grace=5.0):
+    """SIGTERM every process below root (and root), again for any forked meanwhile, for up to grace seconds;
+    then SIGKILL what is left. Only this script's own descendants are touched."""
+    deadline = time.time() + grace
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        while True:
+            pids = descendants(root) + ([root] if include_root else [])
+            alive = [pid for pid in pids if _signal(pid, sig)]
+            if not alive or sig == signal.SIGKILL or time.time() > deadline:
+                break
+            time.sleep(0.2)
+
+
+def _signal(pid, sig):
+    """Send sig to pid unless it is gone or a zombie; whether it was alive."""
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+        os.kill(pid, sig)
+        return True
+    except (OSError, IndexError):
+        return False
+
+
 def _daemon_cpu():
     """CPU seconds used so far by dockerd and containerd (the docker connection's server side)."""
     total = 0.0
@@ -391,15 +437,22 @@ def measure(cmd, env, log_path, cwd=ROOT):
     mem0 = mem_peak = mem_used_mb()
     out = open(log_path, "w+")
     t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    # its own session: a Ctrl-C reaches this script only, which ends the whole tree (end_tree) before it goes
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     peak = 0
-    while True:
-        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        peak = max(peak, _tree_rss(proc.pid))
-        mem_peak = max(mem_peak, mem_used_mb())
-        time.sleep(0.2)
+    try:
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _tree_rss(proc.pid))
+            mem_peak = max(mem_peak, mem_used_mb())
+            time.sleep(0.2)
+    except BaseException:
+        with signals_held():
+            end_tree(proc.pid)
+            proc.wait()
+        raise
     t1 = time.time()
     proc.returncode = os.waitstatus_to_exitcode(status)
     out.seek(0)
