@@ -5,10 +5,10 @@
 LOG is a captured run (e.g. the molecule-remediate step of scripts/test.sh); --from / --to cut it to the lines
 between the first line holding each text (e.g. --from '[remediate > idempotence] Executing' --to
 '[remediate > idempotence] Executed'). Prints seconds per play and per task name (summed over hosts' batches),
-with how many times each task ran; --runs adds each run of a play (a play with serial runs once per batch).
-profile_tasks prints a task's duration on the banner of the task after it, so the last task of the cut is not
-counted. Not a test and not a benchmark: a reading aid for docs/performance.md (bench/remediate_idle.py imports
-its functions).
+with how many times each task ran (under strategy free: each host's start); --runs adds each run of a play (a
+play with serial runs once per batch). profile_tasks prints a task's duration on the banner of the task after it,
+so the last task of the cut is not counted. Not a test and not a benchmark: a reading aid for docs/performance.md
+(bench/remediate_idle.py imports its functions).
 """
 import argparse
 import re
@@ -22,6 +22,19 @@ RESULT = re.compile(r"^(?:ok|changed|skipping|failed|fatal|unreachable|rescued|i
 
 def _seconds(hours, minutes, seconds):
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _banner(lines, i):
+    """The banner of the task whose profile_tasks stamp is lines[i]: the one above it, or, when a play banner comes
+    first (strategy free prints a task's banner with its first result, after every host's start stamp), the
+    play's next one."""
+    j = i - 1
+    while j > 0 and not lines[j].startswith(BANNER + ("PLAY [",)):
+        j -= 1
+    if not lines[j].startswith("PLAY ["):
+        return lines[j]
+    after = next((line for line in lines[i + 1:] if line.startswith(BANNER + ("PLAY [",))), "")
+    return after if after.startswith(BANNER) else lines[j]
 
 
 def task_runs(lines):
@@ -42,10 +55,7 @@ def task_runs(lines):
             continue
         if prev:
             out.append((_seconds(*match.groups()),) + prev)
-        j = i - 1
-        while j > 0 and not lines[j].startswith(BANNER):
-            j -= 1
-        prev = (re.sub(r"\s*\*+$", "", lines[j]), play, run, hosts)
+        prev = (re.sub(r"\s*\*+$", "", _banner(lines, i)), play, run, hosts)
     return out
 
 
