@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2025 fleetclock maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read files with their metadata in one go, on the managed host (the module file_snapshot; no Ansible imports).
+"""Read files with their metadata in one go, on the managed host (the module host_state; no Ansible imports).
 
 ``read_entry(path)`` -> None when the path does not exist, else
 ``{"content": base64, "checksum": sha1 hex, "mode": "0640", "owner": name, "group": name, "size": bytes,

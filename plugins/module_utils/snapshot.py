@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A host's time-daemon snapshot for a rollback, built from what Ansible read (pure functions, no Ansible imports).
 
-``build_snapshot`` turns the raw results of package_facts, service_facts and the module file_snapshot
-(module_utils/file_read.py) into::
+``build_snapshot`` turns what the module host_state read (module_utils/file_read.py, host_read.py; shaped like
+package_facts's packages and service_facts's services) into::
 
     {"state": {"chrony_installed": bool, "config": path, "config_checksum": str or None, "config_dir": bool,
                "files": {path: checksum or None}, "packages": [...], "services": {name: {"state", "enabled"}},
@@ -52,7 +52,7 @@ def build_snapshot(role, packages, services, files, config_dir_exists):
     """The snapshot of one host; ``role`` holds the role's own OS data.
 
     ``role``: {"package", "service", "config", "files": [paths], "services": [units without .service],
-    "packages": [names], "unit_file_states": [...]} (roles/chrony/vars).  ``files``: file_snapshot's ``files``
+    "packages": [names], "unit_file_states": [...]} (roles/chrony/vars).  ``files``: host_state's ``files``
     ({path: None or {"content", "checksum", "mode", "owner", "group", "secontext"}}).
     """
     if not isinstance(role, dict):
@@ -62,18 +62,18 @@ def build_snapshot(role, packages, services, files, config_dir_exists):
     if missing:
         raise SnapshotError("role misses %s" % ", ".join(missing))
     if not isinstance(files, dict):
-        raise SnapshotError("files must be file_snapshot's files {path: entry or null}, got %s" % type(files).__name__)
+        raise SnapshotError("files must be host_state's files {path: entry or null}, got %s" % type(files).__name__)
     packages = packages or {}
     saved, checksums = {}, {}
     for path in role["files"]:
         if path not in files:
-            raise SnapshotError("%s was not read (file_snapshot)" % path)
+            raise SnapshotError("%s was not read (host_state)" % path)
         entry = files[path]
         if entry is None:
             saved[path] = checksums[path] = None
             continue
         if not isinstance(entry, dict) or not isinstance(entry.get("content"), str):
-            raise SnapshotError("%s: file_snapshot returned no content" % path)
+            raise SnapshotError("%s: host_state returned no content" % path)
         checksums[path] = entry.get("checksum")
         kept = {"content": entry["content"], "mode": entry.get("mode"), "owner": entry.get("owner"),
                 "group": entry.get("group")}

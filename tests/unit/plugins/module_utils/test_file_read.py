@@ -1,4 +1,4 @@
-"""Unit tests for module_utils/file_read.py (the module file_snapshot): real files in a temporary directory."""
+"""Unit tests for module_utils/file_read.py (the module host_state): real files in a temporary directory."""
 import base64
 import grp
 import hashlib

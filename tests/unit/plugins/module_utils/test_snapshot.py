@@ -37,7 +37,7 @@ def role_data(family):
 
 
 def kept(path, **kw):
-    """What file_snapshot returns for an existing file."""
+    """What host_state returns for an existing file."""
     entry = {"content": "", "checksum": "c-" + path, "mode": "0644", "owner": "root", "group": "root", "size": 0,
              "secontext": None}
     entry.update(kw)
@@ -109,7 +109,7 @@ def test_a_file_that_was_not_read_is_an_error():
         build_snapshot(role, {}, {}, dict(absent(role), **{role["files"][0]: {"mode": "0644"}}), True)
     with pytest.raises(SnapshotError, match="misses"):
         build_snapshot({"package": "chrony"}, {}, {}, {}, True)
-    with pytest.raises(SnapshotError, match="file_snapshot's files"):
+    with pytest.raises(SnapshotError, match="host_state's files"):
         build_snapshot(role, {}, {}, [], True)
 
 
