@@ -93,7 +93,11 @@ wait_ready() { # timeout name...
 pick_accel() {
   local want="${FCLAB_ACCEL:-auto}"
   case "$want" in tcg) echo "tcg,tb-size=64"; return ;; kvm) echo kvm; return ;; auto) ;; *) die "FCLAB_ACCEL: auto, kvm or tcg" ;; esac
-  if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+  # KVM needs the CPU's virtualization extensions: without the vmx/svm flag (a VM without nested virtualization)
+  # /dev/kvm may exist but boots no guest, and trying costs FCLAB_KVM_TIMEOUT
+  if ! grep -qw -e vmx -e svm /proc/cpuinfo; then
+    log "no vmx/svm flag in /proc/cpuinfo: KVM cannot run guests here, TCG (software emulation)"
+  elif [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
     local name addr _
     read -r name addr _ <<<"${guests[0]}"
     log "trying KVM: $name must answer SSH within ${FCLAB_KVM_TIMEOUT:-45} s"
