@@ -33,6 +33,7 @@ import tempfile
 import time
 
 import task_times
+from bench import sh  # a failure stops the script (and so cleans up) unless check is false
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -53,14 +54,6 @@ ROLE_PREFIX = "fleetclock.timesync.chrony : "
 def log(msg):
     """One progress line on stderr."""
     print("[remediate_idle %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
-
-
-def sh(cmd, check=True, **kw):
-    """Run cmd, capture its output; a failure stops the script (and so cleans up) unless check is false."""
-    res = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-    if check and res.returncode:
-        raise SystemExit("command failed (rc=%d): %s\n%s" % (res.returncode, " ".join(cmd), res.stderr.strip()))
-    return res
 
 
 # ------------------------------------------------------------------ fleet
