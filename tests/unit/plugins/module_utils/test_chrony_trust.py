@@ -104,6 +104,12 @@ def render_input(variables):
             "nts": v.get("chrony_nts") or {}}
 
 
+def test_render_input_builds_what_the_role_passes():
+    """render_input above mirrors vars/main.yml's __chrony_render_input (minus the chrony version, which the
+    renderer defaults): the same keys, so a key added to the role (as nts was) fails here until it is added."""
+    assert set(render_input(role_vars())) | {"version"} == set(ROLE_VARS["__chrony_render_input"])
+
+
 def src(**options):
     item = {"hostname": "ntp.example.com"}
     item.update(options)
