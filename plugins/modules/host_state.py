@@ -140,12 +140,17 @@ def read_packages(module, names):
     dpkg = module.get_bin_path("dpkg-query")
     if dpkg:
         # rc 1 with "no packages found matching" for the ones dpkg never knew: not an error here
-        dummy, out, dummy = module.run_command(
+        rc, out, err = module.run_command(
             [dpkg, "-W", "-f", "${Package}\\t${Version}\\t${db:Status-Status}\\n", "--"] + names)
+        if rc not in (0, 1):
+            module.fail_json(msg="host_state: dpkg-query failed (rc %d): %s" % (rc, err.strip()[:500]))
         return parse_dpkg_query(out, names)
     rpm = module.get_bin_path("rpm")
     if rpm:
-        dummy, out, dummy = module.run_command([rpm, "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n", "--"] + names)
+        # rc = how many of the names are not installed
+        rc, out, err = module.run_command([rpm, "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n", "--"] + names)
+        if not 0 <= rc <= len(names):
+            module.fail_json(msg="host_state: rpm -q failed (rc %d): %s" % (rc, err.strip()[:500]))
         return parse_rpm_query(out, names)
     module.fail_json(msg="host_state: neither dpkg-query nor rpm found to read packages %s" % ", ".join(names))
 
