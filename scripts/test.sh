@@ -88,13 +88,19 @@ step_lab() {
 # A scenario may leave evidence in tests/output/molecule-<scenario>-* (e.g. the audit table): printed here.
 # There is no `default` scenario (folded into airgap): molecule 26 then logs "CRITICAL 'molecule/default/molecule.yml'
 # glob failed. Exiting." and "default scenario not found, disabling shared state.", and goes on: noise, not a failure.
-molecule_scenario() {
-  local rc=0 f
-  rm -f tests/output/molecule-"$1"-*
-  molecule test -s "$1" || rc=$?
+# evidence SCENARIO: prints tests/output/molecule-SCENARIO-*, each file whole (a missing last newline added)
+evidence() {
+  local f
   for f in tests/output/molecule-"$1"-*; do
     [ -e "$f" ] && { log "$f"; cat "$f"; [ -z "$(tail -c 1 "$f")" ] || echo; }
   done
+  return 0
+}
+molecule_scenario() {
+  local rc=0
+  rm -f tests/output/molecule-"$1"-*
+  molecule test -s "$1" || rc=$?
+  evidence "$1"
   return "$rc"
 }
 
@@ -157,11 +163,7 @@ if [ -n "$bg_pid" ]; then
     if ! background "$m" || [ ! -e "tests/output/$m.log" ]; then continue; fi
     # the guard's log ends with the timeline it saw; a scenario's evidence files are printed whole
     log "tests/output/$m.log (last lines)"; tail -n "$([ "$m" = guard ] && echo 60 || echo 15)" "tests/output/$m.log"
-    if [[ "$m" == molecule-* ]]; then
-      for f in tests/output/"$m"-*; do
-        [ -e "$f" ] && { log "$f"; cat "$f"; [ -z "$(tail -c 1 "$f")" ] || echo; }
-      done
-    fi
+    if [[ "$m" == molecule-* ]]; then evidence "${m#molecule-}"; fi
   done
 fi
 printf '\n%s\n' "=== fleetclock test summary ==="
